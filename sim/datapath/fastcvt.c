@@ -38,6 +38,14 @@
 #define DP_CLONES
 #endif
 
+/* The loops below are written for the vectorizer; ask for its full cost model (GCC's -O2 uses a
+ * "very cheap" one that refuses loops with a remainder). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define DP_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define DP_VECTORIZE
+#endif
+
 #define CHUNK 1024   /* elements per chunk of random words */
 
 /* ---- the scalar reference paths ------------------------------------------------------------ */
@@ -63,7 +71,7 @@ void dp_convert_f64_array(const dp_cvt *c, const double *src, void *dst, size_t 
 /* ---- Philox words for a chunk ---------------------------------------------------------------- */
 
 /* w[0 .. 4*nb) = the words of blocks block0 .. block0+nb-1 under (seed, stream). nb <= CHUNK/4+1 */
-DP_CLONES
+DP_CLONES DP_VECTORIZE
 static void philox_fill(uint64_t seed, uint64_t stream, uint64_t block0, size_t nb, uint32_t *w)
 {
 	uint32_t o0[CHUNK / 4 + 1], o1[CHUNK / 4 + 1], o2[CHUNK / 4 + 1], o3[CHUNK / 4 + 1];
@@ -72,6 +80,9 @@ static void philox_fill(uint64_t seed, uint64_t stream, uint64_t block0, size_t 
 		uint64_t blk = block0 + b;
 		uint32_t c0 = (uint32_t)blk, c1 = (uint32_t)(blk >> 32), c2 = s0, c3 = s1;
 		uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 10
+#endif
 		for (int round = 0; round < 10; round++) {
 			uint64_t p0 = (uint64_t)UINT32_C(0xD2511F53) * c0;
 			uint64_t p1 = (uint64_t)UINT32_C(0xCD9E8D57) * c2;
@@ -106,6 +117,7 @@ typedef struct fastp {
 	uint32_t qnan;               /* canonical quiet NaN magnitude */
 	uint32_t ftz;                /* 0 or 1 */
 	unsigned k;                  /* SR bits */
+	unsigned ls16, rs16;         /* bf16 SR: max(k - 16, 0), max(16 - k, 0) */
 } fastp;
 
 /* One element, formats narrower than binary32. M, EMIN, BIAS, MAXCODE, BITS and MODE are
@@ -134,13 +146,12 @@ elem(uint32_t bits, uint32_t r, const int M, const int EMIN, const int BIAS,
 	case DP_RTZ: away = 0; break;
 	case DP_RU: away = (rem != 0) & (sign ^ 1u); break;
 	case DP_RD: away = (rem != 0) & sign; break;
-	default: {   /* DP_SR: t = floor(rem * 2^k / 2^s) */
+	default: {   /* DP_SR: t = floor(rem * 2^k / 2^s), without branches */
 		int32_t d = s - (int32_t)p->k;
-		uint32_t t;
-		if (d <= 0)
-			t = rem << (-d);                        /* -d <= 32 - 13 */
-		else
-			t = d > 31 ? 0u : rem >> d;
+		uint32_t ls = (uint32_t)(d < 0 ? -d : 0);      /* <= 32 - 13: rem << ls < 2^k */
+		uint32_t rs = (uint32_t)(d > 31 ? 31 : d > 0 ? d : 0);
+		uint32_t t = (rem << ls) >> rs;
+		t = d > 31 ? 0u : t;
 		away = r < t;
 		break;
 	}
@@ -169,7 +180,7 @@ elem_bf16(uint32_t bits, uint32_t r, const int MODE, const fastp *p)
 	case DP_RU: away = (low != 0) & (sign ^ 1u); break;
 	case DP_RD: away = (low != 0) & sign; break;
 	default: {
-		uint32_t t = p->k <= 16 ? low >> (16 - p->k) : low << (p->k - 16);
+		uint32_t t = (low << p->ls16) >> p->rs16;   /* floor(low * 2^k / 2^16) */
 		away = r < t;
 		break;
 	}
@@ -184,15 +195,22 @@ elem_bf16(uint32_t bits, uint32_t r, const int MODE, const fastp *p)
 }
 
 #define DEF_LOOP(name, T, EXPR)                                                             \
-	DP_CLONES static void name(const uint32_t *restrict in, T *restrict out, size_t n,      \
-	                           const uint32_t *restrict rw, const fastp *restrict pp)       \
+	DP_CLONES DP_VECTORIZE static void name(const uint32_t *restrict in, T *restrict out,   \
+	                                        size_t n, const uint32_t *restrict rw,          \
+	                                        const fastp *restrict pp)                       \
 	{                                                                                       \
 		const fastp p = *pp;                                                            \
 		const unsigned sh = 32 - p.k;                                                   \
-		for (size_t j = 0; j < n; j++) {                                                \
-			uint32_t r = rw ? rw[j] >> sh : 0u;                                     \
+		if (rw == NULL) {                                                               \
+			const uint32_t r = 0;                                                   \
 			(void)r;                                                                \
-			out[j] = (T)(EXPR);                                                     \
+			for (size_t j = 0; j < n; j++)                                          \
+				out[j] = (T)(EXPR);                                             \
+		} else {                                                                        \
+			for (size_t j = 0; j < n; j++) {                                        \
+				uint32_t r = rw[j] >> sh;                                       \
+				out[j] = (T)(EXPR);                                             \
+			}                                                                       \
 		}                                                                               \
 	}
 
@@ -267,6 +285,8 @@ void dp_convert_f32_array(const dp_cvt *c, const float *src, void *dst, size_t n
 	           .inf_in = c->saturate ? f->max_code : (f->inf_code ? f->inf_code : f->qnan_code),
 	           .qnan = f->qnan_code, .ftz = c->ftz ? 1u : 0u,
 	           .k = c->mode == DP_SR ? c->sr_bits : 32u};
+	p.ls16 = p.k > 16 ? p.k - 16 : 0;
+	p.rs16 = p.k < 16 ? 16 - p.k : 0;
 	uint32_t w[CHUNK + 8];
 	const uint32_t *in = (const uint32_t *)(const void *)src;
 	for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
