@@ -108,3 +108,99 @@ Test(numerics_cli, convert_bad_input_exit_2_one_line)
 		cr_expect_not_null(strstr(r.out, flags[i]), "usage lacks %s", flags[i]);
 	tu_result_free(&r);
 }
+
+/* ---- numerics check ------------------------------------------------------------------------- */
+
+Test(numerics_cli, check_shipped_specs_match_golden)
+{
+	char *spec = tu_srcpath("models/numerics/basic.yaml");
+	char *golden = tu_srcpath("tests/golden/numerics/basic.golden");
+	const char *ths[] = {"1", "2"};
+	for (int t = 0; t < 2; t++) {
+		tu_result r = run((const char *const[]){"accelsim", "numerics", "check", spec, "--golden",
+		                                       golden, "--threads", ths[t], NULL});
+		cr_expect_eq(r.status, 0, "threads %s: %s%s", ths[t], r.out, r.err);
+		cr_expect_not_null(strstr(r.out, "14 cases match"), "%s", r.out);
+		tu_result_free(&r);
+	}
+	free(spec);
+	free(golden);
+}
+
+/* A changed digest (golden edited) exits 1 and names the case. */
+Test(numerics_cli, check_changed_digest_exits_1)
+{
+	char *dir = tu_mkdtemp();
+	char *golden = tu_srcpath("tests/golden/numerics/basic.golden");
+	char *spec = tu_srcpath("models/numerics/basic.yaml");
+	size_t len;
+	char *g = tu_read_file(golden, &len);
+	cr_assert_not_null(g);
+	char *p = strstr(g, "\nmatmul_bf16_rne ");
+	cr_assert_not_null(p);
+	p += strlen("\nmatmul_bf16_rne ");
+	*p = *p == '0' ? '1' : '0';
+	char path[4096];
+	snprintf(path, sizeof path, "%s/g.golden", dir);
+	cr_assert_eq(tu_write_file(path, g, len), 0);
+	tu_result r = run((const char *const[]){"accelsim", "numerics", "check", spec, "--golden",
+	                                       path, NULL});
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "matmul_bf16_rne"), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "digest changed"), "%s", r.err);
+	tu_result_free(&r);
+	/* --update-golden rewrites it, then it matches again */
+	r = run((const char *const[]){"accelsim", "numerics", "check", spec, "--golden", path,
+	                              "--update-golden", NULL});
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	tu_result_free(&r);
+	char *g2 = tu_read_file(path, NULL);
+	char *orig = tu_read_file(golden, NULL);
+	cr_expect_str_eq(strchr(g2, '\n'), strchr(orig, '\n'));   /* same content after the header */
+	free(g2);
+	free(orig);
+	free(g);
+	free(spec);
+	free(golden);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* Bad specs: one line `file:line:column: message`, exit 2, nothing on stdout. */
+Test(numerics_cli, check_bad_specs_exit_2_with_position)
+{
+	static const struct {
+		const char *yaml, *needle;
+	} bad[] = {
+		{"numerics: 1\ngolden: x\ncases:\n  - name: a\n    op: convert\n    shape: [4]\n"
+		 "    input: {dtype: fp32, dist: normal}\n    out: {dtype: bf16, rnd: rne}\n",
+		 ":8:"},
+		{"numerics: 1\ngolden: x\ncases:\n  - name: a\n    op: transmogrify\n", ":5:"},
+		{"numerics: 1\ngolden: x\ncases:\n  - name: a\n    op: convert\n    shape: [4]\n"
+		 "    input: {dtype: fp9, dist: normal}\n    out: {dtype: bf16}\n", ":7:"},
+		{"numerics: 1\ngolden: x\ncases:\n  - name: a\n    op: convert\n    shape: [4]\n"
+		 "    input: {dtype: fp32, dist: normal}\n    out: {dtype: bf16, round: sr, sr_bits: 40}\n",
+		 ":8:"},
+		{"numerics: 1\ngolden: x\ncases:\n  - name: a\n    op: matmul\n    m: 2\n    n: 2\n"
+		 "    k: 2\n    out: {dtype: bf16}\n    shape: [3]\n", ":10:"},
+		{"numerics: 2\ncases: []\n", ":1:"},
+		{"numerics: 1\ngolden: x\ncases:\n  - name: a\n    op: convert\n    shape: [4]\n"
+		 "    input: {dtype: fp32, npy: missing.npy}\n    out: {dtype: bf16}\n", ":7:"},
+		{"numerics: 1\n  bad: [\n", ":"},
+	};
+	char *dir = tu_mkdtemp();
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/s%zu.yaml", dir, i);
+		cr_assert_eq(tu_write_file(path, bad[i].yaml, strlen(bad[i].yaml)), 0);
+		tu_result r = run((const char *const[]){"accelsim", "numerics", "check", path, NULL});
+		cr_expect_eq(r.status, 2, "case %zu: %d %s", i, r.status, r.err);
+		cr_expect_eq(r.outlen, 0, "case %zu: %s", i, r.out);
+		cr_expect_eq(tu_count_lines(r.err), 1, "case %zu: %s", i, r.err);
+		cr_expect(strncmp(r.err, path, strlen(path)) == 0, "case %zu: %s", i, r.err);
+		cr_expect_not_null(strstr(r.err, bad[i].needle), "case %zu: %s", i, r.err);
+		tu_result_free(&r);
+	}
+	tu_rmtree(dir);
+	free(dir);
+}
