@@ -17,6 +17,19 @@
 #include <math.h>
 #include <strings.h>
 
+#include "sim/dtype.h"
+
+/* The simulator's dtype and rounding enums (sim/dtype.h) name the same things: keep them equal so
+ * a graph's dtype or rounding converts to the datapath's by a cast. */
+_Static_assert((int)DP_FMT_FP32 == (int)ASIM_DT_FP32 && (int)DP_FMT_BF16 == (int)ASIM_DT_BF16 &&
+               (int)DP_FMT_FP16 == (int)ASIM_DT_FP16 &&
+               (int)DP_FMT_FP8_E4M3 == (int)ASIM_DT_FP8_E4M3 &&
+               (int)DP_FMT_FP8_E5M2 == (int)ASIM_DT_FP8_E5M2, "dp_format != asim_dtype");
+_Static_assert((int)DP_RNE == (int)ASIM_RND_RNE && (int)DP_RTZ == (int)ASIM_RND_RTZ &&
+               (int)DP_RU == (int)ASIM_RND_RU && (int)DP_RD == (int)ASIM_RND_RD &&
+               (int)DP_SR == (int)ASIM_RND_SR && (int)DP_RMODE_COUNT == (int)ASIM_RND_COUNT,
+               "dp_rmode != asim_rounding");
+
 static dp_format_info table[DP_FMT_COUNT] = {
 #define DP_FORMAT(id, nm, b, eb, mb, bi, sp, sat) \
 	[DP_FMT_##id] = {.name = nm, .bits = b, .ebits = eb, .mbits = mb, .bias = bi, \
@@ -25,9 +38,8 @@ static dp_format_info table[DP_FMT_COUNT] = {
 #undef DP_FORMAT
 };
 
-/* The derived columns, computed from the parameters once, at compile time where C allows and
- * otherwise on first use (the result is the same every time, so a race is benign, but we avoid
- * even that: the derivation is a pure function evaluated eagerly by a constructor). */
+/* The derived columns, computed from the parameters once, by a constructor that runs before
+ * main (so before any thread exists: the table is read-only afterwards). */
 static void derive(dp_format_info *f)
 {
 	uint32_t eall = (1u << f->ebits) - 1, mall = (1u << f->mbits) - 1;

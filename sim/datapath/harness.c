@@ -796,6 +796,9 @@ int dp_harness_check(const char *spec, const char *golden, int update, unsigned 
 				goto done;
 			}
 	}
+	/* A missing or malformed golden file is bad input: report it before any output. */
+	if (!update && (rc = read_golden(gpath, &gl, &ngl, e)))
+		goto done;
 	fprintf(out, "%-24s %-11s %9s %10s %10s %11s %s\n", "case", "op", "n", "max_ulp",
 	        "mean_rel", "bias", "sha256");
 	for (size_t i = 0; i < ncase; i++)
@@ -808,8 +811,6 @@ int dp_harness_check(const char *spec, const char *golden, int update, unsigned 
 			fprintf(out, "numerics check: wrote %zu cases to %s\n", ncase, gpath);
 		goto done;
 	}
-	if ((rc = read_golden(gpath, &gl, &ngl, e)))
-		goto done;
 	size_t bad = 0;
 	char first[ASIM_ERR_MSG_MAX] = "";
 	for (size_t i = 0; i < ncase; i++) {
