@@ -416,9 +416,9 @@ Test(lower, conv_on_tiny_chip_spills_and_stays_in_capacity)
 	conv_shape v = { 1, 60, 13, 11, 40, 3, 3, 1, 1, 1, 1 };
 	uint64_t want, macs;
 	pstats s = conv_case(&c, v, &want, &macs);
-	/* Worked by hand from docs/lowering.md: per-op budget 2048 B per partition; output staging
-	 * 2 × 64 px × 2 B = 256; weights stream (2 tiles of 8 cols × 2 B, 64-byte granules: 128);
-	 * left 1664... the band of all 8 C tiles, double-buffered, must fit: a chunk of r rows × 11
+	/* Worked by hand from docs/lowering.md: per-op budget 2048 B per partition (half of 4 KiB);
+	 * output staging 2 × 64 px × 2 B = 256; weights stream (2 tiles of 8 cols × 2 B), leaving
+	 * about 1700 B. The band of all 8 C tiles, double-buffered, must fit: a chunk of r rows × 11
 	 * cols needs 2 × 8 × (r+2) × 13 × 2 B. r = ⌊64/11⌋ = 5 → 2912 B, halved to 3 → 2080 B,
 	 * to 2 → 1664 B: fits. So ⌈13/2⌉ = 7 chunks. */
 	cr_expect_eq(s.matmuls, 7 * 9 * cdiv(60, 8) * cdiv(40, 8));
