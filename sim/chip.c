@@ -48,6 +48,7 @@
 #include "sim/chip_int.h"
 #include "sim/yamldoc.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -751,6 +752,7 @@ int chip_load(chip *c, const char *spec, asim_err *e)
 	struct stat st;
 	if (spec != NULL && stat(spec, &st) == 0)
 		return chip_load_file(c, spec, e);
+	int stat_errno = errno;
 	for (size_t i = 0; spec != NULL && i < chip_nbuiltins; i++)
 		if (strcmp(spec, chip_builtins[i].name) == 0)
 			return load_builtin(c, i, e);
@@ -768,6 +770,11 @@ int chip_load(chip *c, const char *spec, asim_err *e)
 	char esc[128];
 	asim_escape(esc, sizeof esc, spec ? spec : "");
 	const char *hint = spec ? asim_suggest(spec, names, n) : NULL;
+	size_t slen = spec ? strlen(spec) : 0;
+	if (spec != NULL && (strchr(spec, '/') != NULL || (slen > 5 && strcmp(spec + slen - 5, ".yaml") == 0) ||
+	                     (slen > 4 && strcmp(spec + slen - 4, ".yml") == 0)))
+		return asim_errorf(e, ASIM_ENOENT, "%s: cannot open: %s "
+		                   "(built-in chips, usable by name: %s)", esc, strerror(stat_errno), list);
 	if (hint != NULL)
 		return asim_errorf(e, ASIM_ENOENT, "'%s' is neither a chip file nor a built-in chip (did you "
 		                   "mean '%s'? built-in chips: %s)", esc, hint, list);

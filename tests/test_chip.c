@@ -431,6 +431,7 @@ Test(chip, load_by_unknown_name_lists_the_builtins)
 	chip_fini(&c);
 	asim_err_init(&e);
 	cr_expect_eq(chip_load(&c, "/nonexistent/dir/chip.yaml", &e), ASIM_ENOENT);
+	cr_expect_not_null(strstr(e.msg, "/nonexistent/dir/chip.yaml: cannot open: "), "%s", e.msg);
 	chip_fini(&c);
 }
 
