@@ -378,12 +378,12 @@ static int check_map(const yd_doc *d, const yd_node *map, const char *prefix, as
 	if (rc != 0)
 		return rc;
 	char keys[MAX_KEYS][MAX_COMP];
-	size_t n = keys_under(prefix, keys);
+	size_t nk = keys_under(prefix, keys), n = 0;
 	const char *names[MAX_KEYS + 1];
-	for (size_t i = 0; i < n; i++)
-		names[i] = keys[i];
 	if (prefix[0] == '\0')
 		names[n++] = "accelsim";
+	for (size_t i = 0; i < nk; i++)
+		names[n++] = keys[i];
 	if ((rc = transposed_key(d, map, names, n, what, e)) != 0)
 		return rc;
 	if ((rc = yd_check_keys(d, map, names, n, what, e)) != 0)
@@ -487,14 +487,16 @@ static int cross_check(const chip *c, const char **blame, char *msg, size_t n)
 }
 
 /* Canonical decimal text of `v`: whole numbers below 2^53 as integers ("820"), others in the
- * shortest %g form that reads back as exactly `v` with strtod ("2.8", "0.275", "1e-06"). */
+ * first of %.15g, %.16g, %.17g that reads back as exactly `v` with strtod ("2.8", "0.275", "1e-06"). */
 static void fmt_double(char *buf, size_t n, double v)
 {
 	if (v == floor(v) && fabs(v) < 9007199254740992.0) {
 		snprintf(buf, n, "%.0f", v);
 		return;
 	}
-	for (int prec = 1; prec <= 17; prec++) {
+	/* %.15g already drops trailing zeros, so it is the shortest form for every value with at most 15
+	 * significant digits (the ones people write); 16 or 17 digits are needed only for the rest. */
+	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(buf, n, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
 			return;
