@@ -32,6 +32,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const graph_op_names[GRAPH_OP_COUNT] = {
 #define OP(name, str, cls, min_in, max_in, nout) str,
@@ -428,7 +429,11 @@ static int parse_attr(graph_loader *L, uint32_t opi, int a, const yd_node *v)
 		break;
 	case A_STRIDE: rc = parse_pair(d, v, "stride", 1, at->stride, e); break;
 	case A_DIL: rc = parse_pair(d, v, "dilation", 1, at->dilation, e); break;
-	case A_KERNEL: rc = parse_pair(d, v, "kernel", 1, at->kernel, e); x->have_kernel = 1; break;
+	case A_KERNEL:
+		rc = parse_pair(d, v, "kernel", 1, at->kernel, e);
+		x->have_kernel = 1;
+		x->kernel_node = v;
+		break;
 	case A_PAD: rc = parse_padding(d, v, at->pad, &x->pad_same, e); break;
 	case A_GROUPS: rc = yd_u64(d, v, "groups", 1, ATTR_MAX, &u, e); at->groups = (uint32_t)u; break;
 	case A_AXIS:
@@ -558,7 +563,11 @@ static int dangling(graph_loader *L, const yd_node *n, const char *what, const c
 	if (cands != NULL) {
 		for (size_t i = 0; i < g->n_tensors; i++)
 			cands[i] = g->tensors[i].name;
-		hint = asim_suggest(name, cands, g->n_tensors);
+		for (size_t i = 0; i < g->n_tensors && hint == NULL; i++)
+			if (strcasecmp(cands[i], name) == 0)   /* a case slip is the likeliest typo */
+				hint = cands[i];
+		if (hint == NULL)
+			hint = asim_suggest(name, cands, g->n_tensors);
 	}
 	int rc;
 	if (hint)
@@ -684,9 +693,9 @@ static int parse_op(graph_loader *L, const ntab *tn, ntab *on, ntab *gn, uint32_
 		graph_tensor *t = &g->tensors[op->out[i]];
 		if (t->kind == GRAPH_INPUT || t->kind == GRAPH_WEIGHT)
 			return yd_error(d, out_nodes[i], e, ASIM_EREF,
-			                "%s writes tensor '%s', which is declared as an %s (line %lu): inputs and "
+			                "%s writes tensor '%s', which is declared as %s (line %lu): inputs and "
 			                "weights are never produced by an op; declare it as an activation or output",
-			                what, t->name, kind_names[t->kind], t->line);
+			                what, t->name, t->kind == GRAPH_INPUT ? "an input" : "a weight", t->line);
 		if (t->producer >= 0)
 			return yd_error(d, out_nodes[i], e, ASIM_EREF,
 			                "tensor '%s' is produced twice: by op '%s' (line %lu) and by %s", t->name,

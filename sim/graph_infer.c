@@ -180,7 +180,7 @@ static int conv_dim(uint64_t in, uint64_t k, uint32_t s, uint32_t dil, int same,
 
 /* conv2d / pooling geometry for H and W; `in` is [.., .., H, W], k = [KH, KW]. */
 static int conv_geom(graph_loader *L, uint32_t opi, const uint64_t *hw, const uint64_t *k,
-                     uint64_t out[2], const char *what)
+                     uint64_t out[2], const char *what, const yd_node *where)
 {
 	graph_op *op = &L->g->ops[opi];
 	graph_attrs *a = &op->a;
@@ -188,7 +188,7 @@ static int conv_geom(graph_loader *L, uint32_t opi, const uint64_t *hw, const ui
 	for (int i = 0; i < 2; i++)
 		if (conv_dim(hw[i], k[i], a->stride[i], a->dilation[i], same, &a->pad[2 * i],
 		             &a->pad[2 * i + 1], &out[i]) != 0)
-			return ERR(ASIM_ESHAPE, L->opx[opi].attr_node,
+			return ERR(ASIM_ESHAPE, where,
 			           "the %s window (kernel %llu, dilation %u) does not fit in the %s of %llu plus "
 			           "padding %u + %u", what, (unsigned long long)k[i], a->dilation[i],
 			           i ? "width" : "height", (unsigned long long)hw[i], a->pad[2 * i],
@@ -357,7 +357,7 @@ static int infer_conv(graph_loader *L, uint32_t opi)
 			           bt->name, S(x, bt), (unsigned long long)Co);
 	}
 	uint64_t hw[2];
-	if ((rc = conv_geom(L, opi, X->shape + 2, W->shape + 2, hw, "convolution")) != 0)
+	if ((rc = conv_geom(L, opi, X->shape + 2, W->shape + 2, hw, "convolution", IN_NODE(1))) != 0)
 		return rc;
 	oshape o = {4, {X->shape[0], Co, hw[0], hw[1]}};
 	oshape b = {4, {X->shape[0], Co, hw[0], hw[1]}};
@@ -414,7 +414,7 @@ static int infer_conv_bwd_data(graph_loader *L, uint32_t opi)
 		}
 	}
 	uint64_t hw[2];
-	if ((rc = conv_geom(L, opi, o.d + 2, W->shape + 2, hw, "convolution")) != 0)
+	if ((rc = conv_geom(L, opi, o.d + 2, W->shape + 2, hw, "convolution", IN_NODE(1))) != 0)
 		return rc;
 	if (hw[0] != dY->shape[2] || hw[1] != dY->shape[3])
 		return ERR(ASIM_ESHAPE, L->tx[oi].shape_node, "output '%s' is declared with shape %s, whose "
@@ -460,7 +460,7 @@ static int infer_conv_bwd_weight(graph_loader *L, uint32_t opi)
 		           g->tensors[oi].name);
 	}
 	uint64_t hw[2];
-	if ((rc = conv_geom(L, opi, X->shape + 2, k, hw, "convolution")) != 0)
+	if ((rc = conv_geom(L, opi, X->shape + 2, k, hw, "convolution", L->opx[opi].kernel_node)) != 0)
 		return rc;
 	if (hw[0] != dY->shape[2] || hw[1] != dY->shape[3])
 		return ERR(ASIM_ESHAPE, IN_NODE(1), "the forward convolution of input '%s' %s gives %llu x "
@@ -489,7 +489,7 @@ static int infer_pool(graph_loader *L, uint32_t opi)
 		return set_work(L, opi, 0, 1, X->elems, 0);
 	}
 	uint64_t k[2] = {op->a.kernel[0], op->a.kernel[1]}, hw[2];
-	if ((rc = conv_geom(L, opi, X->shape + 2, k, hw, "pooling")) != 0)
+	if ((rc = conv_geom(L, opi, X->shape + 2, k, hw, "pooling", L->opx[opi].kernel_node)) != 0)
 		return rc;
 	oshape o = {4, {X->shape[0], X->shape[1], hw[0], hw[1]}};
 	if ((rc = set_out(L, opi, 0, &o, X->dtype)) != 0)

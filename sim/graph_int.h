@@ -28,6 +28,7 @@ typedef struct graph_opx {
 	const yd_node *node;                 /* the op's mapping */
 	const yd_node *in_node[GRAPH_MAX_IN];/* each operand's name scalar, for positioned messages */
 	const yd_node *attr_node;            /* the first shape-affecting attribute, or the op */
+	const yd_node *kernel_node;          /* `kernel:`, or NULL (messages then point at the op) */
 	uint8_t pad_same;                    /* `padding: same`: pads are resolved during inference */
 	uint8_t have_kernel;                 /* `kernel:` given */
 	uint8_t have_axis;                   /* `axis:` given */
