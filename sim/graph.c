@@ -519,8 +519,9 @@ static int check_op_keys(graph_loader *L, const yd_node *m, graph_op_type t, con
 			if (strcmp(k, op_keys[j]) == 0) {
 				if (j >= K_FIRST_NUMERIC && move)
 					return yd_error(d, yd_key(m, i), L->e, ASIM_ESCHEMA,
-					                "'%s' does not apply to %s: a %s op only moves data and does no "
-					                "arithmetic", k, what, graph_op_names[t]);
+					                "'%s' does not apply to %s: %s %s op only moves data and does no "
+					                "arithmetic", k, what, strchr("aeiou", graph_op_names[t][0]) ? "an" : "a",
+					                graph_op_names[t]);
 				found = 1;
 			}
 		for (int a = 0; a < A_COUNT && !found; a++)
@@ -534,7 +535,8 @@ static int check_op_keys(graph_loader *L, const yd_node *m, graph_op_type t, con
 							o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "",
 							                      attr_names[b]);
 					return yd_error(d, yd_key(m, i), L->e, ASIM_ESCHEMA,
-					                "attribute '%s' does not apply to %s, a %s op (%s%s)", k, what,
+					                "attribute '%s' does not apply to %s, %s %s op (%s%s)", k, what,
+					                strchr("aeiou", graph_op_names[t][0]) ? "an" : "a",
 					                graph_op_names[t], o ? "its attributes: " : "it takes no attributes",
 					                list);
 				}
