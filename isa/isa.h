@@ -1,0 +1,107 @@
+/*
+ * isa.h -- instructions and programs: what the lowering produces and the engine executes.
+ *
+ * A program is ONE list of instructions. Each engine (the PE array, the scalar/activation engine,
+ * the vector engine, and each DMA queue) executes, in list order, the instructions addressed to
+ * it; engines synchronise only through semaphores: an instruction may wait for up to two
+ * semaphores to reach given values before it starts, and may increment one semaphore when it
+ * completes. Semaphores only grow, so a program's meaning is independent of timing.
+ *
+ * Memories and regions (isa_ap, an access pattern):
+ *
+ *   SBUF / PSUM:  partitions [part, part + nparts)  ×  free axis: offset + i·stride[0] + j·stride[1]
+ *                 (bytes), i < n[0], j < n[1] elements of `dtype`, in every partition alike
+ *   HBM:          one flat byte space; nparts rows each starting `pstride` bytes apart,
+ *                 each row the same 2-D free pattern as above
+ *
+ *        partition ▼   free axis (bytes) ─────────────────────────►
+ *          part      [offset ... n[0]·n[1] elements ...]
+ *          ...
+ *          part+nparts-1
+ *
+ * Contiguous runs of an access pattern (where stride[0] == element size, and so on) decide how many
+ * DMA descriptors a transfer needs and how efficient they are (docs/timing-model.md).
+ */
+#ifndef ASIM_ISA_H
+#define ASIM_ISA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/dtype.h"
+#include "sim/error.h"
+
+typedef enum isa_opcode {
+#define OPCODE(name, mnem, engine, timing, sem) ISA_OP_##name,
+#include "isa/opcodes.def"
+#undef OPCODE
+	ISA_OP_COUNT
+} isa_opcode;
+
+typedef enum isa_engine { ISA_ENG_PE, ISA_ENG_ACT, ISA_ENG_VEC, ISA_ENG_DMA, ISA_ENG_ANY,
+	                  ISA_ENG_COUNT } isa_engine;
+
+typedef enum isa_mem { ISA_MEM_NONE, ISA_MEM_HBM, ISA_MEM_SBUF, ISA_MEM_PSUM } isa_mem;
+
+/* ALU operations of the vector engine. */
+#define ISA_ALU_LIST(X) X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(MAX, "max") X(MIN, "min") \
+	X(BYPASS, "bypass")
+typedef enum isa_alu {
+#define X(name, s) ISA_ALU_##name,
+	ISA_ALU_LIST(X)
+#undef X
+	ISA_ALU_COUNT
+} isa_alu;
+
+/* Instruction flags. */
+enum {
+	ISA_F_ACCUMULATE = 1 << 0,  /* matmul: PSUM += (else PSUM =) */
+	ISA_F_REDUCE     = 1 << 1,  /* activate: also accumulate along the free axis */
+};
+
+typedef struct isa_ap {
+	uint8_t mem;               /* isa_mem */
+	uint8_t dtype;             /* asim_dtype of the elements */
+	uint16_t nparts;           /* partitions (SBUF/PSUM) or rows (HBM) */
+	uint16_t part;             /* first partition (SBUF/PSUM) */
+	uint64_t offset;           /* bytes: in each partition, or in HBM */
+	uint64_t pstride;          /* HBM: bytes between rows */
+	uint32_t n[2];             /* elements per partition: n[0] × n[1] */
+	uint64_t stride[2];        /* bytes between consecutive elements of each free dimension */
+} isa_ap;
+
+#define ISA_NO_SEM 0xffffu
+#define ISA_NO_GOP 0xffffffffu
+
+typedef struct isa_inst {
+	uint16_t opcode;           /* isa_opcode */
+	uint8_t engine;            /* isa_engine that runs it (from the table, or chosen for ANY) */
+	uint8_t queue;             /* DMA queue index */
+	uint8_t func;              /* VEC: isa_alu; ACT: graph_act (sim/graph.h) */
+	uint8_t flags;             /* ISA_F_* */
+	uint16_t signal;           /* semaphore incremented on completion, or ISA_NO_SEM */
+	uint16_t wait_sem[2];      /* ISA_NO_SEM for none */
+	uint32_t wait_val[2];      /* start only when sem >= val */
+	uint32_t gop;              /* the graph op it belongs to, or ISA_NO_GOP */
+	float scale, bias;         /* ACT: func(x·scale + bias); TENSOR_SCALAR: imm = scale */
+	isa_ap dst, src[2];        /* for MATMUL: src[0] stationary, src[1] moving, dst PSUM */
+} isa_inst;
+
+typedef struct isa_program {
+	isa_inst *insts;           /* owned */
+	size_t n, cap;
+	uint32_t nsems;            /* semaphores 0 .. nsems-1 */
+	uint32_t dma_queues;       /* queues used: 0 .. dma_queues-1 */
+	char *source;              /* owned: where it came from (file, or graph name) */
+} isa_program;
+
+extern const char *const isa_opcode_names[ISA_OP_COUNT];
+extern const char *const isa_alu_names[ISA_ALU_COUNT];
+isa_engine isa_opcode_engine(isa_opcode op);
+
+void isa_program_init(isa_program *p);
+void isa_program_fini(isa_program *p);
+/* Append a copy of `in`; returns ASIM_OK or ASIM_ENOMEM. */
+int isa_program_push(isa_program *p, const isa_inst *in);
+
+#endif

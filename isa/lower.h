@@ -1,0 +1,27 @@
+/*
+ * lower.h -- the compiler back end: graph ops → per-engine instruction queues for one chip.
+ *
+ * lower_graph() tiles every op of a graph to the chip's PE array (contraction depth = rows,
+ * parallelism factor = cols, moving free size ≤ one PSUM bank), to SBUF and PSUM capacity; places
+ * buffers (double-buffered so DMA loads overlap compute; spilling when a working set does not
+ * fit); emits DMA, matmul, vector and activation instructions with semaphores between engines.
+ * Every instruction carries the index of the graph op it implements (isa_inst.gop).
+ * SBUF and PSUM capacity are never exceeded: the lowering asserts it.
+ * An op that cannot be mapped (e.g. a single row too wide for SBUF even when split) is a user
+ * error: ASIM_EMAPPING with the op's file:line:column.
+ */
+#ifndef ASIM_LOWER_H
+#define ASIM_LOWER_H
+
+#include "isa/isa.h"
+#include "sim/chip.h"
+#include "sim/graph.h"
+
+typedef struct lower_opts {
+	uint32_t core;             /* which core the program runs on (0 by default) */
+} lower_opts;
+
+int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program *p /* OUT */,
+                asim_err *e);
+
+#endif
