@@ -120,7 +120,14 @@ int main(void)
 	printf("graph load  %6.2f MB  %7zu ops  %.3f s  %6.1f MB/s\n", small.n / 1e6, ops_s, ts, small.n / 1e6 / ts);
 	printf("graph load  %6.2f MB  %7zu ops  %.3f s  %6.1f MB/s\n", big.n / 1e6, ops_b, tb, big.n / 1e6 / tb);
 	printf("per-byte cost, 10 MB vs 1 MB: %.2f (1.00 = linear)\n", (tb / big.n) / (ts / small.n));
-	double tp = best_parse(&big);
+	/* parse and full load measured back to back, best of several, so machine noise hits both */
+	double tp = 1e30, tl = 1e30;
+	for (int i = 0; i < 3; i++) {
+		double p = best_parse(&big), l = best_load(&big, &ops_b);
+		tp = p < tp ? p : tp;
+		tl = l < tl ? l : tl;
+	}
+	tb = tl;
 	printf("of the 10 MB load: YAML parsing (libyaml + yamldoc) %.3f s (%.0f%%), graph checks %.3f s\n",
 	       tp, 100 * tp / tb, tb - tp);
 	free(small.p);
