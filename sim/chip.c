@@ -341,35 +341,6 @@ static int is_section(const char *path)
 	return 0;
 }
 
-/* An unknown key that is a known one with two neighbouring letters swapped ("hmb" for "hbm") gets
- * that hint: the edit-distance suggestion of yd_check_keys counts a swap as two edits and may prefer
- * another key at the same distance ("dma"). Returns 0 when there is no such key. */
-static int transposed_key(const yd_doc *d, const yd_node *map, const char *const *names, size_t n,
-                          const char *what, asim_err *e)
-{
-	for (size_t i = 0; i < map->len; i++) {
-		const char *k = yd_key(map, i)->str;
-		size_t len = strlen(k), j;
-		for (j = 0; j < n; j++)
-			if (strcmp(k, names[j]) == 0)
-				break;
-		if (j < n)
-			continue;
-		for (j = 0; j < n; j++) {
-			if (strlen(names[j]) != len)
-				continue;
-			size_t p = 0;
-			while (p < len && k[p] == names[j][p])
-				p++;
-			if (p + 1 < len && k[p] == names[j][p + 1] && k[p + 1] == names[j][p] &&
-			    strcmp(k + p + 2, names[j] + p + 2) == 0)
-				return yd_error(d, yd_key(map, i), e, ASIM_ESCHEMA,
-				                "unknown key '%s' in %s (did you mean '%s'?)", k, what, names[j]);
-		}
-	}
-	return ASIM_OK;
-}
-
 /* Check that `map` (at `prefix`) is a mapping whose keys are all known, recursively. */
 static int check_map(const yd_doc *d, const yd_node *map, const char *prefix, asim_err *e)
 {
@@ -384,8 +355,6 @@ static int check_map(const yd_doc *d, const yd_node *map, const char *prefix, as
 		names[n++] = "accelsim";
 	for (size_t i = 0; i < nk; i++)
 		names[n++] = keys[i];
-	if ((rc = transposed_key(d, map, names, n, what, e)) != 0)
-		return rc;
 	if ((rc = yd_check_keys(d, map, names, n, what, e)) != 0)
 		return rc;
 	for (size_t i = 0; i < map->len; i++) {

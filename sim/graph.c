@@ -565,11 +565,7 @@ static int dangling(graph_loader *L, const yd_node *n, const char *what, const c
 	if (cands != NULL) {
 		for (size_t i = 0; i < g->n_tensors; i++)
 			cands[i] = g->tensors[i].name;
-		for (size_t i = 0; i < g->n_tensors && hint == NULL; i++)
-			if (strcasecmp(cands[i], name) == 0)   /* a case slip is the likeliest typo */
-				hint = cands[i];
-		if (hint == NULL)
-			hint = asim_suggest(name, cands, g->n_tensors);
+		hint = asim_suggest(name, cands, g->n_tensors);
 	}
 	int rc;
 	if (hint)
