@@ -2,9 +2,11 @@
  * yamldoc.c -- libyaml events → a node tree in an arena; typed getters with positioned errors.
  * See yamldoc.h for the contract and the limits.
  *
- * The builder keeps a stack of open containers (depth ≤ YD_MAX_DEPTH); each collects its children
- * in a growable scratch vector, copied into the arena when the container closes, so that every
- * node is written once and loading stays linear in the input size.
+ * The builder keeps a stack of open containers (depth ≤ YD_MAX_DEPTH) and ONE growable stack of
+ * child pointers shared by all of them: an open container's children are the top of that stack
+ * from the index where the container began. When it closes, its children are copied into the arena
+ * and popped. Every node is written once, no allocation happens per container, and loading stays
+ * linear in the input size.
  */
 #include "sim/yamldoc.h"
 #include "sim/alloc.h"
@@ -67,8 +69,7 @@ static void arena_free(void *arena)
 
 struct frame {
 	yd_node *node;
-	yd_node **kids;
-	size_t n, cap;
+	size_t first;     /* index of its first child in the shared child stack */
 };
 
 struct builder {
@@ -78,6 +79,8 @@ struct builder {
 	asim_err *e;
 	struct frame stack[YD_MAX_DEPTH + 1];
 	int depth;
+	yd_node **kids;   /* the shared child stack */
+	size_t nkids, capkids;
 };
 
 static int add_child(struct builder *b, yd_node *n)
@@ -86,10 +89,9 @@ static int add_child(struct builder *b, yd_node *n)
 		b->d->root = n;
 		return ASIM_OK;
 	}
-	struct frame *f = &b->stack[b->depth - 1];
-	if (asim_grow((void **)&f->kids, &f->cap, f->n + 1, sizeof *f->kids) != 0)
+	if (asim_grow((void **)&b->kids, &b->capkids, b->nkids + 1, sizeof *b->kids) != 0)
 		return asim_errorf(b->e, ASIM_ENOMEM, "%s: out of memory", b->d->file);
-	f->kids[f->n++] = n;
+	b->kids[b->nkids++] = n;
 	return ASIM_OK;
 }
 
@@ -122,11 +124,13 @@ static int close_container(struct builder *b)
 {
 	struct frame *f = &b->stack[--b->depth];
 	yd_node *n = f->node;
+	yd_node **kids = b->kids + f->first;
+	size_t nk = b->nkids - f->first;
 	int rc = ASIM_OK;
 	if (n->kind == YD_MAP) {
-		n->len = f->n / 2;
-		for (size_t i = 0; i + 1 < f->n && rc == 0; i += 2) {
-			const yd_node *k = f->kids[i];
+		n->len = nk / 2;
+		for (size_t i = 0; i + 1 < nk && rc == 0; i += 2) {
+			const yd_node *k = kids[i];
 			if (k->kind != YD_SCALAR) {
 				rc = asim_error_at(b->e, ASIM_ESYNTAX, b->d->file, k->line, k->col,
 				                   "a mapping key must be a plain name, not a %s",
@@ -135,31 +139,29 @@ static int close_container(struct builder *b)
 			}
 			/* Duplicate keys: a quadratic scan is fine for the small maps of these formats,
 			 * but bound it so a hostile mapping with a million keys stays linear-ish. */
-			if (f->n <= 2 * 256) {
+			if (nk <= 2 * 256) {
 				for (size_t j = 0; j < i; j += 2)
-					if (strcmp(f->kids[j]->str, k->str) == 0) {
+					if (strcmp(kids[j]->str, k->str) == 0) {
 						char esc[96];
 						asim_escape(esc, sizeof esc, k->str);
 						rc = asim_error_at(b->e, ASIM_ESYNTAX, b->d->file, k->line, k->col,
 						                   "duplicate key '%s' (first given at line %lu)",
-						                   esc, f->kids[j]->line);
+						                   esc, kids[j]->line);
 						break;
 					}
 			}
 		}
 	} else {
-		n->len = f->n;
+		n->len = nk;
 	}
-	if (rc == 0 && f->n > 0) {
-		n->items = arena_alloc(&b->d->arena, f->n * sizeof *n->items);
+	if (rc == 0 && nk > 0) {
+		n->items = arena_alloc(&b->d->arena, nk * sizeof *n->items);
 		if (n->items == NULL)
 			rc = asim_errorf(b->e, ASIM_ENOMEM, "%s: out of memory", b->d->file);
 		else
-			memcpy(n->items, f->kids, f->n * sizeof *n->items);
+			memcpy(n->items, kids, nk * sizeof *n->items);
 	}
-	asim_free(f->kids);
-	f->kids = NULL;
-	f->n = f->cap = 0;
+	b->nkids = f->first;
 	if (rc == 0)
 		rc = add_child(b, n);
 	return rc;
@@ -266,7 +268,7 @@ static int build(struct builder *b, yaml_parser_t *p)
 				rc = asim_errorf(b->e, ASIM_ENOMEM, "%s: out of memory", b->d->file);
 				break;
 			}
-			b->stack[b->depth++] = (struct frame){n, NULL, 0, 0};
+			b->stack[b->depth++] = (struct frame){n, b->nkids};
 			break;
 		}
 		case YAML_SEQUENCE_END_EVENT:
@@ -300,8 +302,7 @@ int yd_load_buffer(yd_doc *d, const char *name, const char *buf, size_t len, asi
 	b.e = e;
 	int rc = build(&b, &p);
 	yaml_parser_delete(&p);
-	while (b.depth > 0)
-		asim_free(b.stack[--b.depth].kids);
+	asim_free(b.kids);
 	if (rc != 0) {
 		arena_free(d->arena);
 		d->arena = NULL;
