@@ -385,7 +385,7 @@ static int parse_line(pstate *ps, tok *t, size_t nt, isa_inst *in, asm_pos *pos)
 				return perr(ps, ASIM_ESYNTAX, col + 6, "'signal' needs a semaphore sN");
 			i++;
 			goto signal_sem;
-		} else if (eq == NULL && s[0] == 's' && memchr(s, '>', len) != NULL) {
+		} else if (s[0] == 's' && len > 1 && s[1] >= '0' && s[1] <= '9' && memchr(s, '>', len) != NULL) {
 		wait_cond:
 			if (nwait >= 2)
 				return perr(ps, ASIM_ESYNTAX, t[i].col, "at most two waits per instruction");

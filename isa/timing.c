@@ -44,13 +44,13 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b)
 	return a;
 }
 
-/* The clock in kHz when it is a whole number of kHz (to a relative 1e-9, the precision of a
- * decimal GHz figure in a double), else 0. */
+/* The clock in kHz when it is a whole number of kHz (to 1e-6 kHz: a decimal GHz figure such as
+ * 2.8 is 2800000.0000000005 kHz in a double), else 0. */
 static uint64_t whole_khz(double ghz)
 {
 	double khz = ghz * 1e6;
 	double r = nearbyint(khz);
-	if (r < 1 || r > 1e12 || fabs(khz - r) > 1e-9 * r)
+	if (r < 1 || r > 1e12 || fabs(khz - r) > 1e-6)
 		return 0;
 	return (uint64_t)r;
 }
