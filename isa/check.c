@@ -216,7 +216,29 @@ static int check_region(const isa_inst *in, int k, const chip *c, size_t i, isa_
 	return ASIM_OK;
 }
 
+static int check_forward(const isa_program *p, const chip *c, isa_problem *pb, uint32_t *total);
+static int check_waits(const isa_program *p, isa_problem *pb, const uint32_t *total, uint32_t *later);
+
 int isa_check(const isa_program *p, const chip *c, isa_problem *pb)
+{
+	uint32_t nq = 3u + c->dma.engines;
+	size_t ns = p->nsems ? p->nsems : 1;
+	uint32_t *total = asim_calloc(ns, sizeof *total);
+	uint32_t *later = asim_calloc((size_t)nq * ns, sizeof *later);
+	if (total == NULL || later == NULL) {
+		asim_free(total);
+		asim_free(later);
+		return problem(pb, 0, ISA_ROLE_INST, ASIM_ENOMEM, "out of memory");
+	}
+	int rc = check_forward(p, c, pb, total);
+	if (rc == ASIM_OK && p->nsems > 0)
+		rc = check_waits(p, pb, total, later);
+	asim_free(total);
+	asim_free(later);
+	return rc;
+}
+
+static int check_forward(const isa_program *p, const chip *c, isa_problem *pb, uint32_t *total)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const isa_inst *in = &p->insts[i];
@@ -269,21 +291,15 @@ int isa_check(const isa_program *p, const chip *c, isa_problem *pb)
 			if (sems[k] != ISA_NO_SEM && sems[k] >= p->nsems)
 				return problem(pb, i, roles[k], ASIM_EINTERNAL, "semaphore s%u beyond the program's %u",
 				               sems[k], p->nsems);
+		if (in->signal != ISA_NO_SEM && total[in->signal] < UINT32_MAX)
+			total[in->signal]++;
 	}
-	/* Static deadlock: one backward sweep with per-queue counts of later signals. */
-	if (p->nsems == 0)
-		return ASIM_OK;
-	uint32_t nq = 3u + c->dma.engines;
-	uint32_t *total = asim_calloc(p->nsems, sizeof *total);
-	uint32_t *later = asim_calloc((size_t)nq * p->nsems, sizeof *later);
-	if (total == NULL || later == NULL) {
-		asim_free(total);
-		asim_free(later);
-		return problem(pb, 0, ISA_ROLE_INST, ASIM_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < p->n; i++)
-		if (p->insts[i].signal != ISA_NO_SEM && total[p->insts[i].signal] < UINT32_MAX)
-			total[p->insts[i].signal]++;
+	return ASIM_OK;
+}
+
+/* Static deadlock: one backward sweep with per-queue counts of later signals. */
+static int check_waits(const isa_program *p, isa_problem *pb, const uint32_t *total, uint32_t *later)
+{
 	int rc = ASIM_OK;
 	for (size_t i = p->n; i-- > 0;) {   /* keeps overwriting: the earliest problem wins */
 		const isa_inst *in = &p->insts[i];
@@ -301,7 +317,5 @@ int isa_check(const isa_program *p, const chip *c, isa_problem *pb)
 				             "happen before it", s, in->wait_val[k], possible, possible == 1 ? "" : "s", s);
 		}
 	}
-	asim_free(total);
-	asim_free(later);
 	return rc;
 }

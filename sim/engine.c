@@ -86,7 +86,9 @@ typedef struct sim {
 	isa_clock clk;
 	uint32_t nq;
 	queue *qs;
-	uint64_t *order;
+	uint32_t *order;           /* program indices grouped by queue (programs < 2^32 instructions) */
+	uint64_t dma_next_t;       /* the earliest end of a data phase in the pool */
+	uint32_t dma_next_q;       /* its queue, 0 when the pool is empty */
 	uint32_t *sem;
 	uint32_t *sem_last_q;
 	int32_t *waiters;
@@ -223,27 +225,19 @@ static void pool_recompute(sim *s, uint64_t now)
 		if (left < 0)
 			left = 0;
 	}
+	s->dma_next_q = 0;
+	s->dma_next_t = UINT64_MAX;
 	for (uint32_t qi = 3; qi < s->nq; qi++) {
 		queue *q = &s->qs[qi];
 		if (q->in_pool) {
 			ASIM_ASSERT(q->rate > 0);
 			q->dend = now + isa_ceil_div(q->rem, q->rate);
+			if (s->dma_next_q == 0 || q->dend < s->dma_next_t) {
+				s->dma_next_q = qi;
+				s->dma_next_t = q->dend;
+			}
 		}
 	}
-}
-
-/* The queue whose data phase ends first (lowest qindex on a tie), or 0 when none. */
-static uint32_t pool_next(const sim *s, uint64_t *t)
-{
-	uint32_t best = 0;
-	for (uint32_t qi = 3; qi < s->nq; qi++) {
-		const queue *q = &s->qs[qi];
-		if (q->in_pool && (best == 0 || q->dend < *t)) {
-			best = qi;
-			*t = q->dend;
-		}
-	}
-	return best;
 }
 
 /* ---- issue and completion --------------------------------------------------------------- */
@@ -297,7 +291,7 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 		return ASIM_OK;
 	if (q->state == QS_FREE)
 		q->ready_t = now;
-	uint64_t idx = s->order[q->head];
+	uint32_t idx = s->order[q->head];
 	const isa_inst *in = &s->p->insts[idx];
 	uint16_t ws;
 	uint32_t wv;
@@ -483,7 +477,7 @@ static int report_deadlock(sim *s, uint64_t now, asim_err *e)
 			first_line = in->line;
 		if (q->state == QS_BLOCKED)
 			len += (size_t)snprintf(msg + len, sizeof msg - len,
-			                        " %s blocked at instruction %" PRIu64 " (%s, line %u) waiting for s%u >= %u (s%u = %u);",
+			                        " %s blocked at instruction %" PRIu32 " (%s, line %u) waiting for s%u >= %u (s%u = %u);",
 			                        name, s->order[q->head], isa_opcode_names[in->opcode], in->line,
 			                        q->wsem, q->wval, q->wsem, s->sem[q->wsem]);
 	}
@@ -534,15 +528,21 @@ static int setup(sim *s, asim_err *e)
 	engine_result *r = s->r;
 	s->nq = 3u + c->dma.engines;
 	uint32_t ngops = 0;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->insts[i].gop != ISA_NO_GOP && p->insts[i].gop + 1 > ngops)
-			ngops = p->insts[i].gop + 1;
+	uint64_t count[3 + 256] = {0};   /* instructions per queue: one pass over the program */
+	for (size_t i = 0; i < p->n; i++) {
+		const isa_inst *in = &p->insts[i];
+		if (in->gop != ISA_NO_GOP && in->gop + 1 > ngops)
+			ngops = in->gop + 1;
+		count[isa_queue_index(in)]++;
+	}
 	if (ngops > (1u << 24))
 		return asim_errorf(e, ASIM_ERANGE, "%s: graph-op index %u is too large (limit 2^24)",
 		                   p->source ? p->source : "program", ngops - 1);
 	size_t nsem = p->nsems ? p->nsems : 1;
 	s->qs = asim_calloc(s->nq, sizeof *s->qs);
-	s->order = asim_calloc(p->n ? p->n : 1, sizeof *s->order);
+	if (p->n > UINT32_MAX)
+		return asim_errorf(e, ASIM_ERANGE, "a program of more than 2^32 instructions");
+	s->order = asim_malloc((p->n ? p->n : 1) * sizeof *s->order);
 	s->sem = asim_calloc(nsem, sizeof *s->sem);
 	s->sem_last_q = asim_calloc(nsem, sizeof *s->sem_last_q);
 	s->waiters = asim_calloc(nsem, sizeof *s->waiters);
@@ -560,8 +560,8 @@ static int setup(sim *s, asim_err *e)
 	for (size_t i = 0; i < nsem; i++)
 		s->waiters[i] = -1;
 	/* counting sort of the instructions by queue, keeping program order within a queue */
-	for (size_t i = 0; i < p->n; i++)
-		s->qs[isa_queue_index(&p->insts[i])].n++;
+	for (uint32_t qi = 0; qi < s->nq; qi++)
+		s->qs[qi].n = (size_t)count[qi];
 	size_t at = 0;
 	for (uint32_t qi = 0; qi < s->nq; qi++) {
 		queue *q = &s->qs[qi];
@@ -576,7 +576,7 @@ static int setup(sim *s, asim_err *e)
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		queue *q = &s->qs[isa_queue_index(&p->insts[i])];
-		s->order[q->first + q->n++] = i;
+		s->order[q->first + q->n++] = (uint32_t)i;
 	}
 	s->hbm_rate = c->hbm.bandwidth_gb_per_s * 1e9 / s->clk.tick_hz;
 	s->remaining = p->n;
@@ -598,6 +598,7 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 	}
 	sim s;
 	memset(&s, 0, sizeof s);
+	s.dma_next_t = UINT64_MAX;
 	s.c = c;
 	s.p = p;
 	s.sink = sink;
@@ -618,8 +619,8 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 	for (uint32_t qi = 0; qi < s.nq && rc == 0; qi++)
 		rc = try_issue(&s, qi, 0);
 	while (rc == 0) {
-		uint64_t td = UINT64_MAX;
-		uint32_t dq = pool_next(&s, &td);
+		uint64_t td = s.dma_next_t;   /* kept by pool_recompute: lowest qindex on a tie */
+		uint32_t dq = s.dma_next_q;
 		if (dq && (s.hn == 0 || td <= s.heap[0].t)) {
 			now = td;
 			pool_recompute(&s, now);    /* settle the others' bytes up to now */
