@@ -7,7 +7,7 @@
  *     operand  := '@' engine                  pe | act | vec | qN  (DMA queue N)
  *              |  key '=' value               dst= src= src1= stat= mov= alu= func= scale= bias=
  *                                             imm= gop=
- *              |  'acc' | 'reduce'            flags
+ *              |  'acc' | 'reduce' | 'gather' flags (matmul, activate, dma)
  *              |  ['wait'] 's'N '>=' V        a semaphore wait (at most two)
  *              |  'signal' 's'N               the semaphore signalled on completion
  *                                             (for the `signal` mnemonic the bare sN)
@@ -408,6 +408,10 @@ static int parse_line(pstate *ps, tok *t, size_t nt, isa_inst *in, asm_pos *pos)
 			if (op != ISA_OP_MATMUL)
 				return perr(ps, ASIM_ESYNTAX, col, "'acc' belongs to matmul");
 			in->flags |= ISA_F_ACCUMULATE;
+		} else if (eq == NULL && len == 6 && memcmp(s, "gather", 6) == 0) {
+			if (op != ISA_OP_DMA_COPY)
+				return perr(ps, ASIM_ESYNTAX, col, "'gather' belongs to dma");
+			in->flags |= ISA_F_GATHER;
 		} else if (eq == NULL && len == 6 && memcmp(s, "reduce", 6) == 0) {
 			if (op != ISA_OP_ACTIVATE)
 				return perr(ps, ASIM_ESYNTAX, col, "'reduce' belongs to activate");
@@ -438,7 +442,7 @@ static int parse_line(pstate *ps, tok *t, size_t nt, isa_inst *in, asm_pos *pos)
 				if (rc)
 					return rc;
 			} else if (KEY("alu")) {
-				if (!uses_alu(op))
+				if (isa_opcode_engine((isa_opcode)op) != ISA_ENG_VEC)
 					return perr(ps, ASIM_ESYNTAX, col, "'%s' takes no alu=", isa_opcode_names[op]);
 				char w[32];
 				escaped(w, sizeof w, v, vl);
@@ -753,7 +757,7 @@ size_t asm_format_inst(const isa_inst *in, char *buf, size_t n)
 				sb_printf(&s, " s%u>=%u", in->wait_sem[k], in->wait_val[k]);
 	if (op == ISA_OP_SEM_SIGNAL)
 		sb_printf(&s, " s%u", in->signal);
-	if (uses_alu(op))
+	if (uses_alu(op) || (op < ISA_OP_COUNT && isa_opcode_engine((isa_opcode)op) == ISA_ENG_VEC && in->func))
 		sb_printf(&s, " alu=%s", in->func < ISA_ALU_COUNT ? isa_alu_names[in->func] : "?");
 	if (op == ISA_OP_ACTIVATE) {
 		sb_printf(&s, " func=%s", in->func < N_ACT ? act_names[in->func] : "?");
@@ -768,6 +772,8 @@ size_t asm_format_inst(const isa_inst *in, char *buf, size_t n)
 		sb_printf(&s, " acc");
 	if (in->flags & ISA_F_REDUCE)
 		sb_printf(&s, " reduce");
+	if (in->flags & ISA_F_GATHER)
+		sb_printf(&s, " gather");
 	if (in->dst.mem != ISA_MEM_NONE)
 		format_ap(&s, "dst", &in->dst);
 	if (in->src[0].mem != ISA_MEM_NONE)

@@ -58,10 +58,12 @@ static const isa_ap *ap_of(const isa_inst *in, int k)
 	return k == 0 ? &in->dst : &in->src[k - 1];
 }
 
-/* Which operands each opcode uses: bit 0 dst, bit 1 src0, bit 2 src1. */
-static unsigned uses(isa_opcode op)
+/* Which operands each opcode uses: bit 0 dst, bit 1 src0, bit 2 src1 (a gathering DMA reads its
+ * row indices from src1 in SBUF). */
+static unsigned uses(isa_opcode op, unsigned flags)
 {
 	switch (op) {
+	case ISA_OP_DMA_COPY: return (flags & ISA_F_GATHER) ? 7 : 3;
 	case ISA_OP_MATMUL: case ISA_OP_TENSOR_TENSOR: return 7;
 	case ISA_OP_SEM_WAIT: case ISA_OP_SEM_SIGNAL: return 0;
 	default: return 3;
@@ -88,7 +90,7 @@ int isa_validate_inst(const isa_inst *in, isa_problem *pb)
 	}
 	if (in->engine != ISA_ENG_DMA && in->queue != 0)
 		return problem(pb, i, ISA_ROLE_ENGINE, ASIM_ESYNTAX, "a queue number belongs to DMA engines only");
-	unsigned u = uses(op);
+	unsigned u = uses(op, in->flags);
 	for (int k = 0; k < 3; k++) {
 		const isa_ap *a = ap_of(in, k);
 		if (!(u >> k & 1)) {
@@ -176,7 +178,13 @@ int isa_validate_inst(const isa_inst *in, isa_problem *pb)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'acc' belongs to matmul");
 	if ((in->flags & ISA_F_REDUCE) && op != ISA_OP_ACTIVATE)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'reduce' belongs to activate");
-	if (in->flags & ~(ISA_F_ACCUMULATE | ISA_F_REDUCE))
+	if ((in->flags & ISA_F_GATHER) && op != ISA_OP_DMA_COPY)
+		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'gather' belongs to dma");
+	if ((in->flags & ISA_F_GATHER) && (s0->mem != ISA_MEM_HBM || s1->mem != ISA_MEM_SBUF ||
+	                                   s1->nparts != d->nparts))
+		return problem(pb, i, ISA_ROLE_SRC1, ASIM_ESHAPE,
+		               "a gather reads rows from HBM (src) at indices in SBUF (src1), one per destination partition");
+	if (in->flags & ~(ISA_F_ACCUMULATE | ISA_F_REDUCE | ISA_F_GATHER))
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "unknown flags 0x%x", in->flags);
 	if (op == ISA_OP_SEM_WAIT && in->wait_sem[0] == ISA_NO_SEM)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'wait' needs a condition sN>=V");

@@ -45,7 +45,7 @@ typedef enum isa_mem { ISA_MEM_NONE, ISA_MEM_HBM, ISA_MEM_SBUF, ISA_MEM_PSUM, IS
 
 /* ALU operations of the vector engine. */
 #define ISA_ALU_LIST(X) X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(MAX, "max") X(MIN, "min") \
-	X(BYPASS, "bypass")
+	X(BYPASS, "bypass") X(DIV, "div") X(POW, "pow") X(IS_GT, "is_gt")
 typedef enum isa_alu {
 #define X(name, s) ISA_ALU_##name,
 	ISA_ALU_LIST(X)
@@ -57,6 +57,8 @@ typedef enum isa_alu {
 enum {
 	ISA_F_ACCUMULATE = 1 << 0,  /* matmul: PSUM += (else PSUM =) */
 	ISA_F_REDUCE     = 1 << 1,  /* activate: also accumulate along the free axis */
+	ISA_F_GATHER     = 1 << 2,  /* dma: indirect gather, each row (partition) from an address
+	                               read from an index tensor: one descriptor per row */
 };
 
 typedef struct isa_ap {

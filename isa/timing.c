@@ -15,7 +15,8 @@
  *   per-instruction overhead, a minimum initiation interval):
  *       passes  = ceil(partitions / lanes),  E = largest elements-per-partition of the operands
  *       occupy  = latency = max(min_ii, fixed + ceil(passes · E / elems_per_cycle))
- *   dma: fixed phase = dma.fixed_ns per descriptor (one instruction = one descriptor) + hbm.latency_ns
+ *   dma: fixed phase = dma.fixed_ns per descriptor (one instruction = one descriptor; a gather, one
+ *       per destination row) + hbm.latency_ns
  *       when HBM is read or written; then max(src, dst) bytes at up to
  *       engine_gb_per_s × min(1, run / efficient_bytes), run = the shorter contiguous run of the
  *       two access patterns; the engine shares HBM among the transfers in flight.
@@ -145,7 +146,14 @@ void isa_time_dma(const chip *c, const isa_clock *clk, const isa_inst *in, isa_c
 	uint64_t rs = isa_ap_run_bytes(s), rd = isa_ap_run_bytes(d);
 	uint64_t run = rs < rd ? rs : rd;
 	out->hbm = (s->mem == ISA_MEM_HBM || d->mem == ISA_MEM_HBM);
-	double fixed_ns = c->dma.fixed_ns + (out->hbm ? c->hbm.latency_ns : 0.0);
+	/* a gather is one descriptor per destination row (its addresses are not adjacent) */
+	double ndesc = (in->flags & ISA_F_GATHER) ? (double)d->nparts : 1.0;
+	if (in->flags & ISA_F_GATHER) {
+		uint64_t row = isa_ap_free_elems(d) * asim_dtype_bytes((asim_dtype)d->dtype);
+		if (row < run)
+			run = row;
+	}
+	double fixed_ns = c->dma.fixed_ns * ndesc + (out->hbm ? c->hbm.latency_ns : 0.0);
 	out->latency = isa_ns_to_ticks(clk, fixed_ns);
 	out->occupy = out->latency;
 	out->bytes = (double)(sb > db ? sb : db);

@@ -51,7 +51,9 @@ typedef struct chip_pe {
 	chip_dataflow dataflow;
 	chip_pe_mode mode;
 	double clock_ghz;
-	double rate[ASIM_DT_COUNT];    /* throughput relative to bf16 (bf16 = 1; fp32 0.25 on trn1) */
+	double rate[ASIM_DT_COUNT];    /* MACs per PE per cycle by operand dtype (YAML
+	                                  macs_per_cycle_per_pe; bf16 1 and fp32 0.25 on trn1;
+	                                  int32 is never multiplied: 0) */
 	uint32_t min_ii_cycles;        /* minimum initiation interval of a matmul (64 on trn1) */
 	uint32_t fill_cycles;          /* pipeline latency before the first result leaves */
 	uint32_t drain_cycles;         /* after the last input enters */
@@ -123,6 +125,8 @@ typedef struct chip {
 	double peak_flops[ASIM_DT_COUNT];  /* per core: 2 × rows × cols × clock × rate */
 	uint64_t sbuf_bytes, psum_bytes;    /* per core */
 	uint64_t psum_bank_bytes;           /* per partition per bank */
+	double dma_gb_per_s;                /* per core: dma.engines × dma.engine_gb_per_s (added) */
+	double hbm_bytes_per_pe_cycle;      /* per chip: HBM bandwidth over one PE-array cycle (added) */
 	char hash[17];                      /* content hash, 16 hex digits, of the canonical values */
 } chip;
 
@@ -131,7 +135,8 @@ int chip_load_file(chip *c /* OUT */, const char *path, asim_err *e);
 int chip_load_buffer(chip *c /* OUT */, const char *name, const char *buf, size_t len, asim_err *e);
 /* The built-in default chip (trn1, compiled in from models/chips/trn1.yaml). */
 int chip_load_default(chip *c /* OUT */, asim_err *e);
-/* `spec` is a file path, or the name of a shipped chip ("trn2" finds models/chips/trn2.yaml). */
+/* `spec` is a file path, or the name of a shipped chip ("trn2": the copy of models/chips/trn2.yaml
+ * compiled into the program, so it works from any directory). */
 int chip_load(chip *c /* OUT */, const char *spec, asim_err *e);
 void chip_fini(chip *c);
 int chip_copy(chip *dst /* OUT */, const chip *src);
@@ -141,5 +146,15 @@ int chip_copy(chip *dst /* OUT */, const chip *src);
 int chip_set_param(chip *c, const char *dotted_key, const char *value, asim_err *e);
 /* Recompute the derived fields and re-check cross-field constraints. */
 int chip_derive(chip *c, asim_err *e);
+
+/* Added by the chip-format work. */
+/* The built-in chips, compiled in from the YAML files in models/chips: trn1 (index 0, the default), trn2, inf2,
+ * edge-npu. chip_builtin_name() returns NULL past the end. */
+size_t chip_builtin_count(void);
+const char *chip_builtin_name(size_t i);
+/* The canonical serialisation the hash is computed over: one `key = value` line per field, in
+ * the fixed order of docs/chip-format.md, defaults filled in, sizes in bytes, numbers in their
+ * shortest round-trip form. *out is owned by the caller (asim_free). Returns 0 or ASIM_ENOMEM. */
+int chip_canonical(const chip *c, char **out /* OUT */, size_t *len /* OUT, may be NULL */);
 
 #endif

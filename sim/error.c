@@ -145,33 +145,53 @@ void asim_panic(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+/* Optimal-string-alignment distance: insertions, deletions, substitutions and transpositions of
+ * two neighbouring characters each cost one ("hmb" is one edit from "hbm"). */
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	if (la > 64 || lb > 64)
 		return (size_t)-1;
-	size_t row[65];
+	size_t d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
 		}
+	return d[la][lb];
+}
+
+static int same_ignoring_case(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a, y = *b;
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return 0;
 	}
-	return row[lb];
+	return *a == *b;
 }
 
 const char *asim_suggest(const char *word, const char *const *cands, size_t n)
 {
+	/* A slip of case is the likeliest typo: it wins outright. */
+	for (size_t i = 0; i < n; i++)
+		if (same_ignoring_case(word, cands[i]))
+			return cands[i];
 	size_t limit = strlen(word) / 3;
 	if (limit < 2)
 		limit = 2;

@@ -54,8 +54,10 @@ int asim_errorf(asim_err *e, int code, const char *fmt, ...) __attribute__((form
  * truncating with "..." so that user-supplied text can be quoted in a one-line message. */
 void asim_escape(char *dst, size_t n, const char *src);
 
-/* The candidate closest to `word` by edit distance, for "did you mean ...?" hints; NULL when no
- * candidate is close (distance > max(2, strlen(word)/3)). `cands` holds `n` strings. */
+/* The candidate closest to `word`, for "did you mean ...?" hints: one equal to it but for case if
+ * there is one, else the nearest by edit distance (insert, delete, substitute, or swap two
+ * neighbours, each one edit); NULL when none is close (distance > max(2, strlen(word)/3)). The
+ * first of equally close candidates wins. `cands` holds `n` strings. */
 const char *asim_suggest(const char *word, const char *const *cands, size_t n);
 
 /* Abort with file and line: for broken invariants only, never for user input. */

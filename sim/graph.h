@@ -106,7 +106,7 @@ typedef struct graph {
 	size_t n_ops;
 	char **groups;                     /* owned: fusion group names */
 	size_t n_groups;
-	uint64_t param_count, param_bytes; /* WEIGHT tensors */
+	uint64_t param_count, param_bytes; /* WEIGHT tensors, except optimizer state (m, v operands) */
 	uint64_t total_macs, total_flops;
 	char hash[17];                     /* content hash, 16 hex digits */
 } graph;
@@ -118,7 +118,7 @@ graph_op_class graph_op_class_of(graph_op_type t);
 int graph_load_file(graph *g /* OUT */, const char *path, asim_err *e);
 int graph_load_buffer(graph *g /* OUT */, const char *name, const char *buf, size_t len, asim_err *e);
 void graph_fini(graph *g);
-/* Index of a tensor by name, or -1. */
+/* Index of a tensor by name, or -1 (a linear scan: callers looking up many names index them). */
 int64_t graph_find_tensor(const graph *g, const char *name);
 
 #endif

@@ -90,4 +90,10 @@ Test(error, suggest_finds_close_names_only)
 	cr_expect_str_eq(asim_suggest("dataflw", keys, 4), "dataflow");
 	cr_expect_str_eq(asim_suggest("clock_mhz", keys, 4), "clock_ghz");
 	cr_expect_null(asim_suggest("banana", keys, 4));
+	/* A swap of neighbours is one edit: "hmb" is nearer "hbm" (1) than "dma" (2). */
+	const char *const mem[] = {"dma", "hbm"};
+	cr_expect_str_eq(asim_suggest("hmb", mem, 2), "hbm");
+	/* A case slip wins over any edit-distance candidate. */
+	const char *const t[] = {"x", "w", "W1"};
+	cr_expect_str_eq(asim_suggest("W", t, 3), "w");
 }

@@ -1,0 +1,865 @@
+/*
+ * lower_pe.c -- ops on the PE array: matmul (batched, transposed operands, backward data and
+ * weight), conv2d (implicit im2col as shifted matmuls; stride, padding, dilation, groups; backward
+ * data and weight), and depthwise convolution, which runs on the vector engine.
+ *
+ * One PE instruction: PSUM[m, n] (+)= Σ_k S[k, m] · M[k, n], with
+ *   k < rows (contraction depth),  m < cols (stationary columns = the parallelism factor),
+ *   n < mmax = min(max_moving, PSUM bank / 4) (moving free size: one FP32 bank).
+ *
+ * Matmul Y[M,N] = A[M,K] · B[K,N]: output features N go on the stationary columns, so latency
+ * is a staircase in N with steps at multiples of cols.
+ *
+ *   SBUF  B tile   [K_t ≤ rows parts × N_t ≤ cols]   stationary
+ *         A^T tile [K_t parts × M_c ≤ mmax]         moving (A rows are loaded contiguously and
+ *                                                    turned by the vector engine, 128×128 blocks)
+ *   PSUM  [N_t parts × M_c] FP32 = Y^T tile, accumulated over K tiles in ascending K
+ *         → evacuation (ACT activate with the fused activation, else VEC tensor_copy) into SBUF
+ *         → VEC transpose into [M parts × N_t] blocks → DMA to Y rows (runs of N_t elements)
+ *
+ * Conv Y[n,co,oh,ow] = Σ_{ci,kh,kw} X[n, ci, oh·s+kh·d−p, ow·s+kw·d−p] · W[co,ci,kh,kw]:
+ *
+ *   SBUF  band [ci parts × brows × bcols]  input rows an output chunk needs, zero-padded
+ *              ┌─────────────── bcols ──────────────┐
+ *              │ 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0│  padding rows/cols zeroed by VEC
+ *              │ 0 x x x x x x x x x x x x x x x x 0│  moving operand of tap (kh,kw): the window
+ *              │ 0 x x x x x x x x x x x x x x x x 0│  offset (kh·d, kw·d), strides (s·bcols, s):
+ *              └────────────────────────────────────┘  a 2-D access pattern, no im2col copy
+ *         W    [ci parts × taps × C_out]  (stationary tile per (ci tile, tap, co tile))
+ *   PSUM  [co ≤ cols parts × rn·cn ≤ mmax pixels], accumulated over C_in tiles (ascending) and,
+ *         within each, taps in (kh, kw) row-major order; evacuated with bias and activation,
+ *         stored as NCHW rows (channels on partitions = contiguous pixel runs).
+ *
+ * Filters of WEIGHT-kind convolutions live in HBM in the PE-ready layout
+ * [groups][C_in/groups][KH][KW][C_out/groups] (a one-time compile-time relayout, as production
+ * compilers do), so a weight row per input channel is one contiguous run.
+ *
+ * Depthwise (C_in/groups == 1): the vector engine, channels on partitions, per tap
+ * acc += window × w[c, tap]. Grouped convolutions with C_in/groups > 1 run on the PE array one
+ * group at a time (K = C_in/groups rows, C_out/groups columns).
+ */
+#include <string.h>
+
+#include "isa/lower_int.h"
+
+static uint64_t mm_es(const lower_ctx *L, uint32_t t) { return asim_dtype_bytes(lower_T(L, t)->dtype); }
+static asim_dtype mm_dt(const lower_ctx *L, uint32_t t) { return lower_T(L, t)->dtype; }
+
+/* evacuate PSUM tile [np parts × nf] into SBUF buffer `o` at offset 0: bias (per partition,
+ * from `bias` buf column `bcol`) and the fused activation */
+static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype odt, uint32_t np,
+                        uint32_t nf, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
+                        graph_act act)
+{
+	isa_ap src = lower_ap_psum(0, np, ps->off, nf, 1, 0);
+	isa_ap dst = lower_ap_sbuf(odt, 0, np, o->off, nf, asim_dtype_bytes(odt), 1, 0);
+	if (bias != NULL) {
+		isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
+		in.func = ISA_ALU_ADD;
+		in.dst = dst;
+		in.src[0] = src;
+		in.src[1] = lower_ap_sbuf(bdt, 0, np, bias->off + bias_off, nf, 0, 1, 0);
+		lower_compute(L, LOWER_Q_VEC, &in, o, 1, ps, bias, NULL);
+		if (act != GRAPH_ACT_NONE) {
+			isa_inst a = lower_inst(ISA_OP_ACTIVATE);
+			a.func = (uint8_t)act;
+			a.dst = dst;
+			a.src[0] = dst;
+			lower_compute(L, LOWER_Q_ACT, &a, o, 0, NULL, NULL, NULL);
+		}
+		return;
+	}
+	isa_inst in = lower_inst(act != GRAPH_ACT_NONE ? ISA_OP_ACTIVATE : ISA_OP_TENSOR_COPY);
+	in.func = (uint8_t)(act != GRAPH_ACT_NONE ? act : ISA_ALU_BYPASS);
+	in.dst = dst;
+	in.src[0] = src;
+	lower_compute(L, act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &in, o, 1, ps, NULL, NULL);
+}
+
+/* ==== matmul ================================================================================ */
+
+typedef struct mm_desc {
+	uint32_t ta, tb, ty;
+	int tbias;                     /* -1: none */
+	int a_km;                      /* A stored [K, M] (else [M, K]) */
+	int b_nk;                      /* B stored [N, K] (else [K, N]) */
+	uint64_t M, K, N, batch;
+	graph_act act;
+} mm_desc;
+
+/* byte offset of batch `bi` in tensor t whose last two dims are the matrix (broadcasting) */
+static uint64_t mm_batch_off(const lower_ctx *L, uint32_t t, uint32_t ty, uint64_t bi, int fold)
+{
+	const graph_tensor *T = lower_T(L, t), *Y = lower_T(L, ty);
+	if (fold || T->rank <= 2)
+		return 0;
+	uint64_t mat = T->shape[T->rank - 1] * T->shape[T->rank - 2] * asim_dtype_bytes(T->dtype);
+	uint64_t off = 0, mul = mat;
+	/* walk batch dims from the innermost; Y's batch dims give the index */
+	int yi = (int)Y->rank - 3, ti = (int)T->rank - 3;
+	for (; yi >= 0; yi--, ti--) {
+		uint64_t ydim = Y->shape[yi], idx = bi % ydim;
+		bi /= ydim;
+		if (ti < 0)
+			continue;
+		if (T->shape[ti] != 1)
+			off += idx * mul;
+		mul *= T->shape[ti];
+	}
+	return off;
+}
+
+/* Load block [k0, k0+kn) × [f0, f0+fn) of an operand as [kn parts × fn] into `dst` at byte
+ * offset doff (row length of the destination: contiguous). `kmajor`: stored [K, F] (direct);
+ * else stored [F, K]: load rows of F into a stage and transpose on the vector engine. */
+static void mm_load_kf(lower_ctx *L, uint32_t t, uint64_t base, uint64_t ld, int kmajor,
+                       uint64_t k0, uint32_t kn, uint64_t f0, uint32_t fn, lower_buf *dst,
+                       uint64_t doff, int fresh, lower_buf stage[2], uint32_t *stage_i)
+{
+	asim_dtype dt = mm_dt(L, t);
+	uint64_t es = asim_dtype_bytes(dt);
+	if (kmajor) {
+		isa_ap src = lower_ap_hbm(dt, base + (k0 * ld + f0) * es, kn, ld * es, fn, es, 1, 0);
+		isa_ap d = lower_ap_sbuf(dt, 0, kn, dst->off + doff, fn, es, 1, 0);
+		lower_load(L, t, &d, &src, dst, fresh);
+		return;
+	}
+	uint32_t blk = L->c->sbuf.partitions < 128 ? L->c->sbuf.partitions : 128;
+	for (uint32_t fb = 0; fb < fn; fb += blk) {
+		uint32_t bn = fn - fb < blk ? fn - fb : blk;
+		lower_buf *s = &stage[(*stage_i)++ % 2];
+		isa_ap src = lower_ap_hbm(dt, base + ((f0 + fb) * ld + k0) * es, bn, ld * es, kn, es, 1, 0);
+		isa_ap sd = lower_ap_sbuf(dt, 0, bn, s->off, kn, es, 1, 0);
+		lower_load(L, t, &sd, &src, s, 1);
+		isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+		tr.src[0] = sd;
+		tr.dst = lower_ap_sbuf(dt, 0, kn, dst->off + doff + fb * es, bn, es, 1, 0);
+		lower_compute(L, LOWER_Q_VEC, &tr, dst, fresh && fb == 0, s, NULL, NULL);
+	}
+}
+
+static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
+{
+	const chip *c = L->c;
+	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
+	if (rows > P)
+		rows = P;
+	if (cols > P)
+		cols = P;
+	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
+	asim_dtype dtY = mm_dt(L, m->ty), dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
+	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
+	uint64_t budget = lower_budget(L);
+	if (mmax == 0)
+		return lower_mapping_error(L, "PSUM bank too small for one FP32 column");
+	/* fixed buffers */
+	uint64_t stage_b = (!m->a_km || m->b_nk) ? lower_min(m->K, rows) * lower_max(esA, esB) : 0;
+	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
+	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb;
+	if (fixed > budget)
+		return lower_mapping_error(L, "matmul staging buffers need %llu bytes per SBUF partition, "
+		                           "%llu available", (unsigned long long)fixed,
+		                           (unsigned long long)budget);
+	uint64_t rest = budget - fixed;
+	/* B: resident, or streamed per (kt, nt) tile (double-buffered) */
+	int b_res = ktn * m->N * esB <= rest / 2;
+	uint64_t b_bytes = b_res ? ktn * m->N * esB : cols * esB;
+	if (!b_res && 2 * b_bytes > rest / 2)
+		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
+	rest -= b_res ? b_bytes : 2 * b_bytes;
+	/* A^T: a block of Mb columns per K tile, double-buffered; else streamed per tile */
+	uint64_t mc0 = lower_min(m->M, mmax);
+	uint64_t mb = rest / 2 / lower_max(ktn * esA, 1);
+	int a_res = mb >= mc0;
+	if (a_res) {
+		mb = mb / mc0 * mc0;
+		if (mb > m->M)
+			mb = m->M;
+	} else {
+		mb = mc0;
+		if (2 * mmax * esA > rest)
+			return lower_mapping_error(L, "a moving tile does not fit in SBUF");
+	}
+	uint64_t a_bytes = a_res ? ktn * mb * esA : mmax * esA;
+
+	lower_buf stage[2], yb[2], ys[2], bias, bbuf[2], abuf[2], ps[LOWER_MAX_BUFS / 4];
+	uint32_t si = 0, yi = 0, ysi = 0, bi = 0, ai = 0, pi = 0;
+	if (stage_b)
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &stage[i], stage_b);
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &yb[i], mmax * esY);
+		lower_sbuf_alloc(L, &ys[i], cols * esY);
+	}
+	if (m->tbias >= 0)
+		lower_sbuf_alloc(L, &bias, ntn * esb);
+	lower_sbuf_alloc(L, &bbuf[0], b_bytes);
+	if (!b_res)
+		lower_sbuf_alloc(L, &bbuf[1], b_bytes);
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &abuf[i], a_bytes);
+	uint32_t nps = L->psum_budget < LOWER_MAX_BUFS / 4 ? L->psum_budget : LOWER_MAX_BUFS / 4;
+	for (uint32_t i = 0; i < nps; i++)
+		lower_psum_alloc(L, &ps[i]);
+
+	const graph_tensor *TA = lower_T(L, m->ta), *TB = lower_T(L, m->tb);
+	uint64_t lda = m->a_km ? m->M : m->K, ldb = m->b_nk ? m->K : m->N;
+	(void)TA; (void)TB;
+	if (m->tbias >= 0) {
+		uint32_t tb = (uint32_t)m->tbias;
+		for (uint64_t nt = 0; nt < ntn; nt++) {
+			uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
+			isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + nt * cols * esb, nn, esb,
+			                          1, esb, 1, 0);
+			isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, nn, bias.off + nt * esb, 1, esb, 1, 0);
+			lower_load(L, tb, &d, &src, &bias, nt == 0);
+		}
+	}
+	uint64_t prev_boff = UINT64_MAX;
+	for (uint64_t b = 0; b < m->batch; b++) {
+		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
+		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
+		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
+		if (b_res && bbase != prev_boff) {       /* whole B, [kt][K_t parts × N] */
+			for (uint64_t kt = 0; kt < ktn; kt++) {
+				uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+				mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, 0, (uint32_t)m->N,
+				           &bbuf[0], kt * m->N * esB, kt == 0, stage, &si);
+			}
+			prev_boff = bbase;
+		}
+		for (uint64_t m0 = 0; m0 < m->M; m0 += mb) {
+			uint64_t mbn = lower_min(mb, m->M - m0);
+			lower_buf *ab = &abuf[ai++ % 2];
+			if (a_res)
+				for (uint64_t kt = 0; kt < ktn; kt++) {
+					uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+					mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0, (uint32_t)mbn, ab,
+					           kt * mbn * esA, kt == 0, stage, &si);
+				}
+			for (uint64_t nt = 0; nt < ntn; nt++) {
+				uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
+				for (uint64_t mc = 0; mc < mbn; mc += mmax) {
+					uint32_t mcn = (uint32_t)lower_min(mmax, mbn - mc);
+					lower_buf *p = &ps[pi++ % nps];
+					for (uint64_t kt = 0; kt < ktn; kt++) {
+						uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+						lower_buf *sb = &bbuf[0], *mv = ab;
+						uint64_t soff, moff;
+						if (b_res) {
+							soff = (kt * m->N + nt * cols) * esB;
+						} else {
+							sb = &bbuf[bi++ % 2];
+							mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, nt * cols, nn,
+							           sb, 0, 1, stage, &si);
+							soff = 0;
+						}
+						if (a_res) {
+							moff = (kt * mbn + mc) * esA;
+						} else {
+							mv = &abuf[ai++ % 2];
+							mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0 + mc, mcn,
+							           mv, 0, 1, stage, &si);
+							moff = 0;
+						}
+						isa_inst in = lower_inst(ISA_OP_MATMUL);
+						in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+						in.src[0] = lower_ap_sbuf(dtB, 0, kn, sb->off + soff, nn, esB, 1, 0);
+						in.src[1] = lower_ap_sbuf(dtA, 0, kn, mv->off + moff, mcn, esA, 1, 0);
+						in.dst = lower_ap_psum(0, nn, p->off, mcn, 1, 0);
+						lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
+					}
+					lower_buf *o = &yb[yi++ % 2];
+					pe_evacuate(L, p, o, dtY, nn, mcn, m->tbias >= 0 ? &bias : NULL, nt * esb,
+					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act);
+					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
+					uint32_t blk = P < 128 ? P : 128;
+					for (uint32_t r = 0; r < mcn; r += blk) {
+						uint32_t rn = mcn - r < blk ? mcn - r : blk;
+						lower_buf *s = &ys[ysi++ % 2];
+						isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+						tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
+						tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off, nn, esY, 1, 0);
+						lower_compute(L, LOWER_Q_VEC, &tr, s, 1, o, NULL, NULL);
+						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc + r) * m->N + nt * cols) * esY,
+						                          rn, m->N * esY, nn, esY, 1, 0);
+						lower_store(L, m->ty, &dst, &tr.dst, s);
+					}
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+int lower_matmul_op(lower_ctx *L, const graph_op *op)
+{
+	const graph_tensor *Y = lower_T(L, op->out[0]);
+	const graph_tensor *X0 = lower_T(L, op->in[0]), *X1 = lower_T(L, op->in[1]);
+	mm_desc m;
+	memset(&m, 0, sizeof m);
+	m.ty = op->out[0];
+	m.tbias = -1;
+	m.act = op->a.activation;
+	if (Y->rank < 2 || X0->rank < 2 || X1->rank < 2)
+		return lower_mapping_error(L, "operands must have rank >= 2");
+	uint64_t r0 = X0->shape[X0->rank - 2], c0 = X0->shape[X0->rank - 1];
+	uint64_t r1 = X1->shape[X1->rank - 2], c1 = X1->shape[X1->rank - 1];
+	int fold = 0;
+	switch (op->type) {
+	case GRAPH_OP_MATMUL:          /* Y = A · B */
+		m.ta = op->in[0];
+		m.tb = op->in[1];
+		m.a_km = op->a.transpose_a != 0;
+		m.b_nk = op->a.transpose_b != 0;
+		m.M = m.a_km ? c0 : r0;
+		m.K = m.a_km ? r0 : c0;
+		m.N = m.b_nk ? r1 : c1;
+		if (op->n_in > 2)
+			m.tbias = (int)op->in[2];
+		break;
+	case GRAPH_OP_MATMUL_BWD_DATA: /* dA[M,K] = dY[M,N] · B^T, B stored [K,N] */
+		m.ta = op->in[0];
+		m.tb = op->in[1];
+		m.a_km = 0;
+		m.b_nk = op->a.transpose_b ? 0 : 1;
+		m.M = r0;
+		m.K = c0;
+		m.N = op->a.transpose_b ? c1 : r1;
+		break;
+	case GRAPH_OP_MATMUL_BWD_WEIGHT: /* dB[K,N] = A^T · dY: contraction over M (and batch) */
+		m.ta = op->in[0];
+		m.tb = op->in[1];
+		m.a_km = 1;
+		m.b_nk = 0;
+		m.M = c0;
+		m.N = c1;
+		m.K = X0->elems / c0;
+		fold = 1;
+		break;
+	default:
+		ASIM_ASSERT(0);
+	}
+	m.batch = fold ? 1 : Y->elems / (Y->shape[Y->rank - 1] * Y->shape[Y->rank - 2]);
+	if (m.M * m.N * m.batch != Y->elems)
+		return lower_mapping_error(L, "output shape does not match the operands");
+	return mm_lower(L, &m, fold);
+}
+
+/* ==== convolution =========================================================================== */
+
+typedef struct cv_desc {
+	uint32_t tx, tw, ty;
+	int tbias;
+	graph_act act;
+	uint64_t N, C, H, W;           /* stored input */
+	uint64_t CO, OH, OW, KH, KW;
+	uint64_t sh, sw, dh, dw, pt, pl;
+	uint64_t idil;                 /* input dilation (backward data through a strided conv) */
+	uint64_t G;                    /* groups */
+	int wmode;                     /* 0: PE-ready [G][Cg][taps][COg]; 1: [C_outf][C_inf/G][taps], flipped */
+} cv_desc;
+
+/* the input band of output chunk rows [r0, r0+rn) × cols [c0, c0+cn) */
+typedef struct cv_band { int64_t y0, x0; uint64_t rows, cols; } cv_band;
+
+static cv_band cv_band_of(const cv_desc *v, uint64_t r0, uint64_t rn, uint64_t c0, uint64_t cn)
+{
+	cv_band b;
+	b.y0 = (int64_t)(r0 * v->sh) - (int64_t)v->pt;
+	b.x0 = (int64_t)(c0 * v->sw) - (int64_t)v->pl;
+	b.rows = (rn - 1) * v->sh + (v->KH - 1) * v->dh + 1;
+	b.cols = (cn - 1) * v->sw + (v->KW - 1) * v->dw + 1;
+	return b;
+}
+
+/* the valid (stored) positions of a band along one axis: first dilated coordinate, count */
+static void cv_valid(int64_t lo, uint64_t len, uint64_t size, uint64_t idil, int64_t *first,
+                     uint64_t *count)
+{
+	int64_t hi = lo + (int64_t)len - 1, top = (int64_t)((size - 1) * idil);
+	int64_t a = lo < 0 ? 0 : lo;
+	if (a % (int64_t)idil)
+		a += (int64_t)idil - a % (int64_t)idil;
+	if (hi > top)
+		hi = top;
+	*first = a;
+	*count = a > hi ? 0 : (uint64_t)((hi - a) / (int64_t)idil + 1);
+}
+
+/* Load channels [c0, c0+cn) of image n (as seen by group g) into band buffer at offset boff. */
+static void cv_load_band(lower_ctx *L, const cv_desc *v, uint64_t n, uint64_t cbase, uint32_t cn,
+                         const cv_band *bd, lower_buf *buf, uint64_t boff, int fresh)
+{
+	asim_dtype dt = mm_dt(L, v->tx);
+	uint64_t es = asim_dtype_bytes(dt);
+	int64_t fy, fx;
+	uint64_t ny, nx;
+	cv_valid(bd->y0, bd->rows, v->H, v->idil, &fy, &ny);
+	cv_valid(bd->x0, bd->cols, v->W, v->idil, &fx, &nx);
+	int holes = ny * nx != bd->rows * bd->cols;
+	isa_ap full = lower_ap_sbuf(dt, 0, cn, buf->off + boff, (uint32_t)(bd->cols * bd->rows), es, 1, 0);
+	if (holes) {                   /* zero padding and dilation holes: memset the band */
+		isa_inst z = lower_inst(ISA_OP_TENSOR_SCALAR);
+		z.func = ISA_ALU_MUL;
+		z.scale = 0.0f;
+		z.dst = full;
+		z.src[0] = full;
+		lower_compute(L, LOWER_Q_VEC, &z, buf, fresh, NULL, NULL, NULL);
+		fresh = 0;
+	}
+	if (ny == 0 || nx == 0)
+		return;
+	uint64_t sy = (uint64_t)fy / v->idil, sx = (uint64_t)fx / v->idil;
+	isa_ap src = lower_ap_hbm(dt, L->hbm_addr[v->tx] + (((n * v->C + cbase) * v->H + sy) * v->W + sx) * es,
+	                          cn, v->H * v->W * es, (uint32_t)nx, es, (uint32_t)ny, v->W * es);
+	isa_ap dst = lower_ap_sbuf(dt, 0, cn, buf->off + boff
+	                           + ((uint64_t)(fy - bd->y0) * bd->cols + (uint64_t)(fx - bd->x0)) * es,
+	                           (uint32_t)nx, v->idil * es, (uint32_t)ny, v->idil * bd->cols * es);
+	lower_load(L, v->tx, &dst, &src, buf, fresh);
+}
+
+/* choose an output chunk rn × cn whose double-buffered band (nct channel tiles) fits in `room` */
+static int cv_chunk(const cv_desc *v, uint64_t maxpix, uint64_t nct, uint64_t es, uint64_t room,
+                    uint64_t *rn, uint64_t *cn)
+{
+	uint64_t c = lower_min(v->OW, maxpix), r = lower_min(v->OH, lower_max(1, maxpix / c));
+	for (;;) {
+		cv_band b = cv_band_of(v, 0, r, 0, c);
+		if (2 * nct * b.rows * b.cols * es <= room) {
+			*rn = r;
+			*cn = c;
+			return 0;
+		}
+		if (r > 1)
+			r = (r + 1) / 2;
+		else if (c > 1)
+			c = (c + 1) / 2;
+		else
+			return -1;
+	}
+}
+
+static int cv_pe(lower_ctx *L, const cv_desc *v)
+{
+	const chip *c = L->c;
+	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
+	if (rows > P)
+		rows = P;
+	if (cols > P)
+		cols = P;
+	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
+	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
+	asim_dtype dtW = mm_dt(L, v->tw), dtX = mm_dt(L, v->tx), dtY = mm_dt(L, v->ty);
+	uint64_t ctn = lower_ceil(Cg, rows), otn = lower_ceil(COg, cols);
+	uint64_t esb = v->tbias >= 0 ? mm_es(L, (uint32_t)v->tbias) : 0;
+	uint64_t budget = lower_budget(L);
+	uint64_t fixed = 2 * mmax * esY + otn * esb;
+	if (mmax == 0 || fixed > budget)
+		return lower_mapping_error(L, "output staging does not fit in SBUF");
+	uint64_t rest = budget - fixed;
+	/* weights of one group resident if they fit in half the rest, else one tile at a time */
+	uint64_t wres_b = ctn * taps * COg * esW;
+	int w_res = wres_b <= rest / 2;
+	uint64_t w_bytes = w_res ? wres_b : cols * esW;
+	rest -= w_res ? w_bytes : 2 * w_bytes;
+	uint64_t rn, cn;
+	if (cv_chunk(v, mmax, ctn, esX, rest, &rn, &cn) != 0)
+		return lower_mapping_error(L, "the receptive field of one output pixel (%llu×%llu input "
+		                           "positions × %llu channel tiles) does not fit in the %llu bytes "
+		                           "per SBUF partition available",
+		                           (unsigned long long)((v->KH - 1) * v->dh + 1),
+		                           (unsigned long long)((v->KW - 1) * v->dw + 1),
+		                           (unsigned long long)ctn, (unsigned long long)rest);
+	cv_band b0 = cv_band_of(v, 0, rn, 0, cn);
+	uint64_t band_b = ctn * b0.rows * b0.cols * esX;
+
+	lower_buf yb[2], bias, wb[2], band[2], ps[LOWER_MAX_BUFS / 4];
+	uint32_t yi = 0, wi = 0, bi = 0, pi = 0;
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &yb[i], mmax * esY);
+	if (v->tbias >= 0)
+		lower_sbuf_alloc(L, &bias, otn * esb);
+	lower_sbuf_alloc(L, &wb[0], w_bytes);
+	if (!w_res)
+		lower_sbuf_alloc(L, &wb[1], w_bytes);
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &band[i], band_b);
+	uint32_t nps = L->psum_budget < LOWER_MAX_BUFS / 4 ? L->psum_budget : LOWER_MAX_BUFS / 4;
+	for (uint32_t i = 0; i < nps; i++)
+		lower_psum_alloc(L, &ps[i]);
+
+	uint64_t wrow = taps * COg;    /* elements per contraction channel */
+	for (uint64_t g = 0; g < v->G; g++) {
+		if (v->tbias >= 0) {
+			uint32_t tb = (uint32_t)v->tbias;
+			for (uint64_t ot = 0; ot < otn; ot++) {
+				uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
+				isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + (g * COg + ot * cols) * esb,
+				                          on, esb, 1, esb, 1, 0);
+				isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, on, bias.off + ot * esb, 1, esb, 1, 0);
+				lower_load(L, tb, &d, &src, &bias, ot == 0);
+			}
+		}
+		uint64_t wbase = L->hbm_addr[v->tw] + g * Cg * wrow * esW;
+		if (w_res)
+			for (uint64_t ct = 0; ct < ctn; ct++) {
+				uint32_t kn = (uint32_t)lower_min(rows, Cg - ct * rows);
+				isa_ap src = lower_ap_hbm(dtW, wbase + ct * rows * wrow * esW, kn, wrow * esW,
+				                          (uint32_t)wrow, esW, 1, 0);
+				isa_ap d = lower_ap_sbuf(dtW, 0, kn, wb[0].off + ct * wrow * esW, (uint32_t)wrow, esW, 1, 0);
+				lower_load(L, v->tw, &d, &src, &wb[0], ct == 0);
+			}
+		for (uint64_t n = 0; n < v->N; n++)
+			for (uint64_t r0 = 0; r0 < v->OH; r0 += rn)
+				for (uint64_t c0 = 0; c0 < v->OW; c0 += cn) {
+					uint64_t rr = lower_min(rn, v->OH - r0), cc = lower_min(cn, v->OW - c0);
+					cv_band bd = cv_band_of(v, r0, rr, c0, cc);
+					lower_buf *bb = &band[bi++ % 2];
+					uint64_t tile_b = bd.rows * bd.cols * esX;
+					for (uint64_t ct = 0; ct < ctn; ct++)
+						cv_load_band(L, v, n, g * Cg + ct * rows,
+						             (uint32_t)lower_min(rows, Cg - ct * rows), &bd, bb, ct * tile_b,
+						             ct == 0);
+					for (uint64_t ot = 0; ot < otn; ot++) {
+						uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
+						lower_buf *p = &ps[pi++ % nps];
+						int first = 1;
+						for (uint64_t ct = 0; ct < ctn; ct++) {
+							uint32_t kn = (uint32_t)lower_min(rows, Cg - ct * rows);
+							for (uint64_t kh = 0; kh < v->KH; kh++)
+								for (uint64_t kw = 0; kw < v->KW; kw++) {
+									uint64_t tap = v->wmode ? (v->KH - 1 - kh) * v->KW + (v->KW - 1 - kw)
+									                        : kh * v->KW + kw;
+									/* element offset of (tap, co0) in a weight row; co stride */
+									uint64_t co0 = ot * cols;
+									uint64_t eoff = v->wmode ? co0 * taps + tap : tap * COg + co0;
+									uint64_t cstr = v->wmode ? taps : 1;
+									lower_buf *sb = &wb[0];
+									uint64_t soff;
+									if (w_res) {
+										soff = ct * wrow * esW + eoff * esW;
+									} else {
+										sb = &wb[wi++ % 2];
+										isa_ap src = lower_ap_hbm(dtW, wbase + (ct * rows * wrow + eoff) * esW,
+										                          kn, wrow * esW, on, cstr * esW, 1, 0);
+										isa_ap d = lower_ap_sbuf(dtW, 0, kn, sb->off, on, esW, 1, 0);
+										lower_load(L, v->tw, &d, &src, sb, 1);
+										soff = 0;
+										cstr = 1;
+									}
+									isa_inst in = lower_inst(ISA_OP_MATMUL);
+									in.flags = first ? 0 : ISA_F_ACCUMULATE;
+									in.src[0] = lower_ap_sbuf(dtW, 0, kn, sb->off + soff, on, cstr * esW, 1, 0);
+									in.src[1] = lower_ap_sbuf(dtX, 0, kn, bb->off + ct * tile_b
+									                          + (kh * v->dh * bd.cols + kw * v->dw) * esX,
+									                          (uint32_t)cc, v->sw * esX, (uint32_t)rr,
+									                          v->sh * bd.cols * esX);
+									in.dst = lower_ap_psum(0, on, p->off, (uint32_t)(cc * rr), 1, 0);
+									lower_compute(L, LOWER_Q_PE, &in, p, first, sb, bb, NULL);
+									first = 0;
+								}
+						}
+						lower_buf *o = &yb[yi++ % 2];
+						pe_evacuate(L, p, o, dtY, on, (uint32_t)(rr * cc), v->tbias >= 0 ? &bias : NULL,
+						            ot * esb, v->tbias >= 0 ? mm_dt(L, (uint32_t)v->tbias) : dtY, v->act);
+						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty]
+						                          + (((n * v->CO + g * COg + ot * cols) * v->OH + r0) * v->OW + c0) * esY,
+						                          on, v->OH * v->OW * esY, (uint32_t)cc, esY, (uint32_t)rr, v->OW * esY);
+						isa_ap osrc = lower_ap_sbuf(dtY, 0, on, o->off, (uint32_t)cc, esY, (uint32_t)rr, cc * esY);
+						lower_store(L, v->ty, &dst, &osrc, o);
+					}
+				}
+	}
+	return 0;
+}
+
+/* Depthwise (C_in/groups == 1, channel multiplier mult = C_out/groups) on the vector engine:
+ * channels on partitions; for multiplier j, output channel ci·mult + j reads input channel ci. */
+static int cv_vec(lower_ctx *L, const cv_desc *v)
+{
+	const chip *c = L->c;
+	uint32_t P = c->sbuf.partitions;
+	uint64_t mult = v->CO / v->G, taps = v->KH * v->KW;
+	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
+	asim_dtype dtX = mm_dt(L, v->tx), dtW = mm_dt(L, v->tw), dtY = mm_dt(L, v->ty);
+	uint64_t esb = v->tbias >= 0 ? mm_es(L, (uint32_t)v->tbias) : 0;
+	uint64_t budget = lower_budget(L);
+	uint64_t wbytes = v->CO / lower_max(1, lower_min(P, v->C)) * taps * esW + taps * esW * mult;
+	wbytes = mult * taps * esW;   /* per partition: this channel's filters, all multipliers */
+	uint64_t fixed = wbytes + mult * esb;
+	if (fixed >= budget)
+		return lower_mapping_error(L, "depthwise filters do not fit in SBUF");
+	/* per pixel: acc (fp32) + tmp (fp32) + 2 outputs; band double-buffered */
+	uint64_t maxpix = 2048, rn, cn;
+	for (;;) {
+		uint64_t per = 4 + 4 + 2 * esY;
+		if (maxpix * per < budget - fixed &&
+		    cv_chunk(v, maxpix, 1, esX, budget - fixed - maxpix * per, &rn, &cn) == 0)
+			break;
+		if (maxpix == 1)
+			return lower_mapping_error(L, "the receptive field of one output pixel does not fit "
+			                           "in SBUF");
+		maxpix /= 2;
+	}
+	cv_band b0 = cv_band_of(v, 0, rn, 0, cn);
+	lower_buf wb, bias, band[2], acc, tmp, ob[2];
+	uint32_t bi = 0, oi = 0;
+	lower_sbuf_alloc(L, &wb, wbytes);
+	if (v->tbias >= 0)
+		lower_sbuf_alloc(L, &bias, mult * esb);
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &band[i], b0.rows * b0.cols * esX);
+	lower_sbuf_alloc(L, &acc, rn * cn * 4);
+	lower_sbuf_alloc(L, &tmp, rn * cn * 4);
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &ob[i], rn * cn * esY);
+	for (uint64_t c0 = 0; c0 < v->C; c0 += P) {
+		uint32_t ch = (uint32_t)lower_min(P, v->C - c0);
+		/* filters of channels c0..: W[ci·mult + j][0][taps]: a row of mult·taps per channel */
+		isa_ap wsrc = lower_ap_hbm(dtW, L->hbm_addr[v->tw] + c0 * mult * taps * esW, ch,
+		                           mult * taps * esW, (uint32_t)(mult * taps), esW, 1, 0);
+		isa_ap wdst = lower_ap_sbuf(dtW, 0, ch, wb.off, (uint32_t)(mult * taps), esW, 1, 0);
+		lower_load(L, v->tw, &wdst, &wsrc, &wb, 1);
+		if (v->tbias >= 0) {
+			uint32_t tb = (uint32_t)v->tbias;
+			isa_ap s = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + c0 * mult * esb, ch, mult * esb,
+			                        (uint32_t)mult, esb, 1, 0);
+			isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, ch, bias.off, (uint32_t)mult, esb, 1, 0);
+			lower_load(L, tb, &d, &s, &bias, 1);
+		}
+		for (uint64_t n = 0; n < v->N; n++)
+			for (uint64_t r0 = 0; r0 < v->OH; r0 += rn)
+				for (uint64_t q0 = 0; q0 < v->OW; q0 += cn) {
+					uint64_t rr = lower_min(rn, v->OH - r0), cc = lower_min(cn, v->OW - q0);
+					cv_band bd = cv_band_of(v, r0, rr, q0, cc);
+					lower_buf *bb = &band[bi++ % 2];
+					cv_load_band(L, v, n, c0, ch, &bd, bb, 0, 1);
+					for (uint64_t j = 0; j < mult; j++) {
+						isa_ap a = lower_ap_sbuf(ASIM_DT_FP32, 0, ch, acc.off, (uint32_t)cc, 4, (uint32_t)rr, cc * 4);
+						isa_ap t = a;
+						t.offset = tmp.off;
+						for (uint64_t kh = 0; kh < v->KH; kh++)
+							for (uint64_t kw = 0; kw < v->KW; kw++) {
+								uint64_t tap = kh * v->KW + kw;
+								isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
+								in.func = ISA_ALU_MUL;
+								in.src[0] = lower_ap_sbuf(dtX, 0, ch, bb->off + (kh * v->dh * bd.cols + kw * v->dw) * esX,
+								                          (uint32_t)cc, v->sw * esX, (uint32_t)rr, v->sh * bd.cols * esX);
+								in.src[1] = lower_ap_sbuf(dtW, 0, ch, wb.off + (j * taps + tap) * esW,
+								                          (uint32_t)cc, 0, (uint32_t)rr, 0);
+								int first = tap == 0;
+								in.dst = first ? a : t;
+								lower_compute(L, LOWER_Q_VEC, &in, first ? &acc : &tmp, 1, bb, &wb, NULL);
+								if (!first) {
+									isa_inst ad = lower_inst(ISA_OP_TENSOR_TENSOR);
+									ad.func = ISA_ALU_ADD;
+									ad.dst = a;
+									ad.src[0] = a;
+									ad.src[1] = t;
+									lower_compute(L, LOWER_Q_VEC, &ad, &acc, 0, &tmp, NULL, NULL);
+								}
+							}
+						if (v->tbias >= 0) {
+							isa_inst ad = lower_inst(ISA_OP_TENSOR_TENSOR);
+							ad.func = ISA_ALU_ADD;
+							ad.dst = a;
+							ad.src[0] = a;
+							ad.src[1] = lower_ap_sbuf(mm_dt(L, (uint32_t)v->tbias), 0, ch, bias.off + j * esb,
+							                          (uint32_t)cc, 0, (uint32_t)rr, 0);
+							lower_compute(L, LOWER_Q_VEC, &ad, &acc, 0, &bias, NULL, NULL);
+						}
+						lower_buf *o = &ob[oi++ % 2];
+						isa_inst ev = lower_inst(v->act != GRAPH_ACT_NONE ? ISA_OP_ACTIVATE : ISA_OP_TENSOR_COPY);
+						ev.func = (uint8_t)(v->act != GRAPH_ACT_NONE ? v->act : ISA_ALU_BYPASS);
+						ev.src[0] = a;
+						ev.dst = lower_ap_sbuf(dtY, 0, ch, o->off, (uint32_t)cc, esY, (uint32_t)rr, cc * esY);
+						lower_compute(L, v->act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &ev, o, 1,
+						              &acc, NULL, NULL);
+						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty]
+						                          + (((n * v->CO + c0 * mult + j) * v->OH + r0) * v->OW + q0) * esY,
+						                          ch, mult * v->OH * v->OW * esY, (uint32_t)cc, esY,
+						                          (uint32_t)rr, v->OW * esY);
+						lower_store(L, v->ty, &dst, &ev.dst, o);
+					}
+				}
+	}
+	return 0;
+}
+
+/* conv2d_backward_weight: dW[co, ci, kh, kw] = Σ_{n,oh,ow} dY[n,co,oh,ow] · X[n,ci,ih,iw].
+ * Contraction over output pixels, so pixels go on partitions: per pixel tile (whole output rows,
+ * ≤ rows pixels) the vector engine turns the dY block [co × pix] and the tap's X window
+ * [ci × pix] into [pix × co] and [pix × ci]; stationary = X window^T [pix × ci ≤ cols], moving =
+ * dY^T [pix × co ≤ mmax]; PSUM [ci × co] per tap, accumulated over pixel tiles; stored in the
+ * PE-ready filter layout [ci][tap][co] (contiguous runs of co). */
+static int cv_bwd_weight(lower_ctx *L, const cv_desc *v)
+{
+	const chip *c = L->c;
+	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
+	if (rows > P)
+		rows = P;
+	if (cols > P)
+		cols = P;
+	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
+	uint64_t esX = mm_es(L, v->tx), esD = mm_es(L, v->tw), esY = mm_es(L, v->ty);
+	asim_dtype dtX = mm_dt(L, v->tx), dtD = mm_dt(L, v->tw), dtY = mm_dt(L, v->ty);
+	/* pixel tile: whole output rows with rn·OW ≤ rows, or a row segment */
+	uint64_t cn = lower_min(v->OW, rows), rn = lower_max(1, lower_min(v->OH, rows / cn));
+	uint64_t cit = lower_min(Cg, cols), cot = lower_min(COg, mmax);
+	cv_band b0 = cv_band_of(v, 0, rn, 0, cn);
+	uint64_t need = 2 * b0.rows * b0.cols * esX + 2 * rn * cn * esD + 2 * cot * esD + 2 * cit * esX
+	                + 2 * cot * esY;
+	if (need > lower_budget(L))
+		return lower_mapping_error(L, "backward-weight tiles need %llu bytes per SBUF partition",
+		                           (unsigned long long)need);
+	uint32_t nacc = L->psum_budget > 1 ? L->psum_budget - 1 : 1;
+	if (nacc > LOWER_MAX_BUFS / 4)
+		nacc = LOWER_MAX_BUFS / 4;
+	lower_buf band[2], dyb[2], dyt[2], xt[2], ob[2], ps[LOWER_MAX_BUFS / 4];
+	uint32_t bi = 0, di = 0, ti = 0, xi = 0, oi = 0;
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &band[i], b0.rows * b0.cols * esX);
+		lower_sbuf_alloc(L, &dyb[i], rn * cn * esD);
+		lower_sbuf_alloc(L, &dyt[i], cot * esD);
+		lower_sbuf_alloc(L, &xt[i], cit * esX);
+		lower_sbuf_alloc(L, &ob[i], cot * esY);
+	}
+	for (uint32_t i = 0; i < nacc; i++)
+		lower_psum_alloc(L, &ps[i]);
+	for (uint64_t g = 0; g < v->G; g++)
+		for (uint64_t ci0 = 0; ci0 < Cg; ci0 += cit)
+			for (uint64_t co0 = 0; co0 < COg; co0 += cot)
+				for (uint64_t t0 = 0; t0 < taps; t0 += nacc) {
+					uint64_t tn = lower_min(nacc, taps - t0);
+					uint32_t cin = (uint32_t)lower_min(cit, Cg - ci0), con = (uint32_t)lower_min(cot, COg - co0);
+					int first = 1;
+					for (uint64_t n = 0; n < v->N; n++)
+						for (uint64_t r0 = 0; r0 < v->OH; r0 += rn)
+							for (uint64_t q0 = 0; q0 < v->OW; q0 += cn) {
+								uint64_t rr = lower_min(rn, v->OH - r0), cc = lower_min(cn, v->OW - q0);
+								uint32_t np = (uint32_t)(rr * cc);
+								/* dY block [con parts × pixels] → dY^T [pixels × con] (per 128 co) */
+								lower_buf *db = &dyb[di++ % 2], *dt = &dyt[ti++ % 2];
+								isa_ap dsrc = lower_ap_hbm(dtD, L->hbm_addr[v->tw] + (((n * v->CO + g * COg + co0) * v->OH + r0) * v->OW + q0) * esD,
+								                           con, v->OH * v->OW * esD, (uint32_t)cc, esD, (uint32_t)rr, v->OW * esD);
+								isa_ap dsb = lower_ap_sbuf(dtD, 0, con, db->off, (uint32_t)cc, esD, (uint32_t)rr, cc * esD);
+								(void)dsb;
+								for (uint32_t cb = 0; cb < con; cb += P) {
+									uint32_t cbn = con - cb < P ? con - cb : P;
+									isa_ap s1 = dsrc;
+									s1.nparts = (uint16_t)cbn;
+									s1.offset += (uint64_t)cb * v->OH * v->OW * esD;
+									isa_ap d1 = lower_ap_sbuf(dtD, 0, cbn, db->off, (uint32_t)cc, esD, (uint32_t)rr, cc * esD);
+									lower_load(L, v->tw, &d1, &s1, db, 1);
+									isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+									tr.src[0] = lower_ap_sbuf(dtD, 0, cbn, db->off, np, esD, 1, 0);
+									tr.dst = lower_ap_sbuf(dtD, 0, np, dt->off + cb * esD, cbn, esD, 1, 0);
+									lower_compute(L, LOWER_Q_VEC, &tr, dt, cb == 0, db, NULL, NULL);
+								}
+								cv_band bd = cv_band_of(v, r0, rr, q0, cc);
+								lower_buf *bb = &band[bi++ % 2];
+								cv_load_band(L, v, n, g * Cg + ci0, cin, &bd, bb, 0, 1);
+								for (uint64_t t = t0; t < t0 + tn; t++) {
+									uint64_t kh = t / v->KW, kw = t % v->KW;
+									lower_buf *xb = &xt[xi++ % 2];
+									isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+									tr.src[0] = lower_ap_sbuf(dtX, 0, cin, bb->off + (kh * v->dh * bd.cols + kw * v->dw) * esX,
+									                          (uint32_t)cc, v->sw * esX, (uint32_t)rr, v->sh * bd.cols * esX);
+									tr.dst = lower_ap_sbuf(dtX, 0, np, xb->off, cin, esX, 1, 0);
+									lower_compute(L, LOWER_Q_VEC, &tr, xb, 1, bb, NULL, NULL);
+									lower_buf *p = &ps[t - t0];
+									isa_inst in = lower_inst(ISA_OP_MATMUL);
+									in.flags = first ? 0 : ISA_F_ACCUMULATE;
+									in.src[0] = tr.dst;
+									in.src[1] = lower_ap_sbuf(dtD, 0, np, dt->off, con, esD, 1, 0);
+									in.dst = lower_ap_psum(0, cin, p->off, con, 1, 0);
+									lower_compute(L, LOWER_Q_PE, &in, p, first, xb, dt, NULL);
+								}
+								first = 0;
+							}
+					for (uint64_t t = t0; t < t0 + tn; t++) {
+						lower_buf *o = &ob[oi++ % 2];
+						pe_evacuate(L, &ps[t - t0], o, dtY, cin, con, NULL, 0, dtY, GRAPH_ACT_NONE);
+						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty] + (((g * Cg + ci0) * taps + t) * COg + co0) * esY,
+						                          cin, taps * COg * esY, con, esY, 1, 0);
+						isa_ap src = lower_ap_sbuf(dtY, 0, cin, o->off, con, esY, 1, 0);
+						lower_store(L, v->ty, &dst, &src, o);
+					}
+				}
+	return 0;
+}
+
+int lower_conv_op(lower_ctx *L, const graph_op *op)
+{
+	const graph_tensor *I0 = lower_T(L, op->in[0]), *I1 = lower_T(L, op->in[1]);
+	const graph_tensor *Y = lower_T(L, op->out[0]);
+	if (I0->rank != 4 || I1->rank != 4 || Y->rank != 4)
+		return lower_mapping_error(L, "conv2d operands must be 4-D (NCHW, [C_out, C_in/g, KH, KW])");
+	cv_desc v;
+	memset(&v, 0, sizeof v);
+	v.tbias = -1;
+	v.act = op->a.activation;
+	v.G = op->a.groups ? op->a.groups : 1;
+	v.sh = op->a.stride[0] ? op->a.stride[0] : 1;
+	v.sw = op->a.stride[1] ? op->a.stride[1] : 1;
+	v.dh = op->a.dilation[0] ? op->a.dilation[0] : 1;
+	v.dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
+	v.idil = 1;
+	v.ty = op->out[0];
+	switch (op->type) {
+	case GRAPH_OP_CONV2D:
+		v.tx = op->in[0];
+		v.tw = op->in[1];
+		if (op->n_in > 2)
+			v.tbias = (int)op->in[2];
+		v.N = I0->shape[0]; v.C = I0->shape[1]; v.H = I0->shape[2]; v.W = I0->shape[3];
+		v.CO = Y->shape[1]; v.OH = Y->shape[2]; v.OW = Y->shape[3];
+		v.KH = I1->shape[2]; v.KW = I1->shape[3];
+		v.pt = op->a.pad[0];
+		v.pl = op->a.pad[2];
+		if (v.C % v.G || v.CO % v.G)
+			return lower_mapping_error(L, "channels are not divisible by groups");
+		if (v.C / v.G == 1)
+			return cv_vec(L, &v);
+		return cv_pe(L, &v);
+	case GRAPH_OP_CONV2D_BWD_DATA: {
+		/* dX = conv(dY dilated by the stride, W flipped and transposed), stride 1, padding
+		 * d·(K−1) − p. Its input is dY, its output channels C_in. */
+		const graph_tensor *Wt = I1;
+		v.tx = op->in[0];
+		v.tw = op->in[1];
+		v.wmode = 1;
+		v.N = I0->shape[0]; v.C = I0->shape[1]; v.H = I0->shape[2]; v.W = I0->shape[3];
+		v.CO = Y->shape[1]; v.OH = Y->shape[2]; v.OW = Y->shape[3];
+		v.KH = Wt->shape[2]; v.KW = Wt->shape[3];
+		v.idil = v.sh;
+		if (v.sw != v.sh)
+			return lower_mapping_error(L, "backward data with unequal strides is not supported");
+		uint64_t dh = v.dh, dw = v.dw;
+		if (dh * (v.KH - 1) < op->a.pad[0] || dw * (v.KW - 1) < op->a.pad[2])
+			return lower_mapping_error(L, "padding larger than the dilated kernel");
+		v.pt = dh * (v.KH - 1) - op->a.pad[0];
+		v.pl = dw * (v.KW - 1) - op->a.pad[2];
+		v.sh = v.sw = 1;
+		if (v.G != 1)
+			return lower_mapping_error(L, "grouped backward data is not supported");
+		return cv_pe(L, &v);
+	}
+	case GRAPH_OP_CONV2D_BWD_WEIGHT:
+		v.tx = op->in[0];          /* X */
+		v.tw = op->in[1];          /* dY (kept in the `tw` slot) */
+		v.N = I0->shape[0]; v.C = I0->shape[1]; v.H = I0->shape[2]; v.W = I0->shape[3];
+		v.CO = I1->shape[1]; v.OH = I1->shape[2]; v.OW = I1->shape[3];
+		v.KH = Y->shape[2]; v.KW = Y->shape[3];
+		v.pt = op->a.pad[0];
+		v.pl = op->a.pad[2];
+		return cv_bwd_weight(L, &v);
+	default:
+		ASIM_ASSERT(0);
+	}
+	return 0;
+}

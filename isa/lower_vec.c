@@ -1,0 +1,613 @@
+/*
+ * lower_vec.c -- ops on the vector and scalar/activation engines, and data movement:
+ * elementwise (add, sub, mul with broadcasting; fused activation), activation ops, relu_backward,
+ * SGD-momentum and Adam updates; softmax, layernorm, rmsnorm; max/avg/global pooling; transpose,
+ * concat and embedding gather.
+ *
+ * Streaming elementwise view: every tensor is a flat array; a tile is `rows` ≤ partitions rows of
+ * F contiguous elements (the last tile has fewer rows, plus a one-row tail):
+ *
+ *   HBM  [.... tile t: rows × F elements ....][ tile t+1 ...]
+ *   SBUF partition p: [ F elements of row p ]   one buffer per operand, double-buffered
+ *
+ * Broadcast operands (fewer elements than the output) are loaded once into SBUF when they fit
+ * (bias vectors, per-channel scales) and read through a stride-0 access pattern; otherwise they
+ * are streamed alongside, wrapping around their extent.
+ *
+ * Row-wise ops (softmax, norms) put rows on partitions and the normalised axis on the free axis;
+ * a row must fit in SBUF (with its temporaries), else the op cannot be mapped (ASIM_EMAPPING).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "isa/lower_int.h"
+
+#define VEC_MAX_OPS 6              /* operands of one streamed op (adam: 4 in + 3 out) */
+
+static uint64_t es_of(const lower_ctx *L, uint32_t t) { return asim_dtype_bytes(lower_T(L, t)->dtype); }
+static asim_dtype dt_of(const lower_ctx *L, uint32_t t) { return lower_T(L, t)->dtype; }
+
+/* one instruction dst = a <alu> b on the vector engine (b may be NULL for tensor_scalar) */
+static void vec_tt(lower_ctx *L, isa_alu alu, const isa_ap *d, lower_buf *wd, int fresh,
+                   const isa_ap *a, lower_buf *ba, const isa_ap *b, lower_buf *bb)
+{
+	isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
+	in.func = (uint8_t)alu;
+	in.dst = *d;
+	in.src[0] = *a;
+	in.src[1] = *b;
+	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, bb, NULL);
+}
+
+static void vec_ts(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_buf *wd, int fresh,
+                   const isa_ap *a, lower_buf *ba)
+{
+	isa_inst in = lower_inst(ISA_OP_TENSOR_SCALAR);
+	in.func = (uint8_t)alu;
+	in.scale = imm;
+	in.dst = *d;
+	in.src[0] = *a;
+	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, ba == wd ? NULL : NULL, NULL);
+}
+
+static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, int fresh,
+                   const isa_ap *a, lower_buf *ba)
+{
+	isa_inst in = lower_inst(ISA_OP_ACTIVATE);
+	in.func = (uint8_t)f;
+	in.dst = *d;
+	in.src[0] = *a;
+	lower_compute(L, LOWER_Q_ACT, &in, wd, fresh, ba == wd ? NULL : ba, NULL, NULL);
+}
+
+static graph_act act_of_op(graph_op_type t)
+{
+	switch (t) {
+	case GRAPH_OP_RELU: return GRAPH_ACT_RELU;
+	case GRAPH_OP_RELU6: return GRAPH_ACT_RELU6;
+	case GRAPH_OP_GELU: return GRAPH_ACT_GELU;
+	case GRAPH_OP_SILU: return GRAPH_ACT_SILU;
+	case GRAPH_OP_SIGMOID: return GRAPH_ACT_SIGMOID;
+	case GRAPH_OP_TANH: return GRAPH_ACT_TANH;
+	case GRAPH_OP_EXP: return GRAPH_ACT_EXP;
+	default: return GRAPH_ACT_NONE;
+	}
+}
+
+int lower_eltwise_op(lower_ctx *L, const graph_op *op)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	uint32_t nin = op->n_in, nout = op->n_out;
+	ASIM_ASSERT(nin + nout <= VEC_MAX_OPS + 1);
+	const graph_tensor *Y = lower_T(L, op->out[0]);
+	uint64_t E = Y->elems;
+	uint64_t budget = lower_budget(L);
+	/* broadcast inputs: resident when they fit in a quarter of the budget */
+	int bcast[GRAPH_MAX_IN] = {0};
+	uint64_t res_b = 0;
+	for (uint32_t i = 0; i < nin; i++) {
+		const graph_tensor *T = lower_T(L, op->in[i]);
+		if (T->elems < E) {
+			bcast[i] = 1;
+			res_b += lower_ceil(T->elems, P) * es_of(L, op->in[i]);
+		}
+	}
+	int res = res_b <= budget / 4;
+	if (res)
+		budget -= res_b;
+	/* per element of a row: 2 slots per streamed operand, 2 fp32 temporaries */
+	uint64_t per = 0;
+	for (uint32_t i = 0; i < nin; i++)
+		if (!(bcast[i] && res))
+			per += 2 * es_of(L, op->in[i]);
+	for (uint32_t i = 0; i < nout; i++)
+		per += 2 * es_of(L, op->out[i]);
+	per += 8;
+	uint64_t F = lower_min(budget / per, 16384);
+	if (F == 0)
+		return lower_mapping_error(L, "no room in SBUF for one element per partition");
+	F = lower_min(F, lower_ceil(E, P));
+	lower_buf in_b[GRAPH_MAX_IN][2], out_b[GRAPH_MAX_OUT][2], rb[GRAPH_MAX_IN], t0, t1;
+	for (uint32_t i = 0; i < nin; i++) {
+		if (bcast[i] && res)
+			lower_sbuf_alloc(L, &rb[i], lower_ceil(lower_T(L, op->in[i])->elems, P) * es_of(L, op->in[i]));
+		else
+			for (int s = 0; s < 2; s++)
+				lower_sbuf_alloc(L, &in_b[i][s], F * es_of(L, op->in[i]));
+	}
+	for (uint32_t i = 0; i < nout; i++)
+		for (int s = 0; s < 2; s++)
+			lower_sbuf_alloc(L, &out_b[i][s], F * es_of(L, op->out[i]));
+	lower_sbuf_alloc(L, &t0, F * 4);
+	lower_sbuf_alloc(L, &t1, F * 4);
+	/* resident broadcast operands: one load each */
+	for (uint32_t i = 0; i < nin; i++)
+		if (bcast[i] && res) {
+			const graph_tensor *T = lower_T(L, op->in[i]);
+			uint64_t e = es_of(L, op->in[i]), f = lower_ceil(T->elems, P);
+			uint64_t full = T->elems / f, tail = T->elems % f;
+			if (full) {
+				isa_ap s = lower_ap_hbm(T->dtype, L->hbm_addr[op->in[i]], (uint32_t)full, f * e, (uint32_t)f, e, 1, 0);
+				isa_ap d = lower_ap_sbuf(T->dtype, 0, (uint32_t)full, rb[i].off, (uint32_t)f, e, 1, 0);
+				lower_load(L, op->in[i], &d, &s, &rb[i], 1);
+			}
+			if (tail) {
+				isa_ap s = lower_ap_hbm(T->dtype, L->hbm_addr[op->in[i]] + full * f * e, 1, f * e, (uint32_t)tail, e, 1, 0);
+				isa_ap d = lower_ap_sbuf(T->dtype, (uint32_t)full, 1, rb[i].off, (uint32_t)tail, e, 1, 0);
+				lower_load(L, op->in[i], &d, &s, &rb[i], full == 0);
+			}
+		}
+	uint32_t slot = 0;
+	for (uint64_t base = 0; base < E; slot++) {
+		/* this piece: rows × f elements, starting at flat element `base` */
+		uint64_t left = E - base, f = F, rows = lower_min(P, left / F);
+		if (rows == 0) {
+			rows = 1;
+			f = left;
+		}
+		uint32_t s = slot % 2;
+		isa_ap a_in[GRAPH_MAX_IN], a_out[GRAPH_MAX_OUT];
+		lower_buf *b_in[GRAPH_MAX_IN], *b_out[GRAPH_MAX_OUT];
+		for (uint32_t i = 0; i < nin; i++) {
+			uint32_t t = op->in[i];
+			const graph_tensor *T = lower_T(L, t);
+			uint64_t e = es_of(L, t);
+			if (bcast[i] && res) {
+				b_in[i] = &rb[i];
+				a_in[i] = lower_ap_sbuf(T->dtype, 0, (uint32_t)rows, rb[i].off, (uint32_t)f, 0, 1, 0);
+				continue;
+			}
+			b_in[i] = &in_b[i][s];
+			a_in[i] = lower_ap_sbuf(T->dtype, 0, (uint32_t)rows, in_b[i][s].off, (uint32_t)f, e, 1, 0);
+			uint64_t start = bcast[i] ? base % T->elems : base;
+			if (bcast[i] && start + rows * f > T->elems)
+				start = 0;  /* wrap: streamed broadcast operand (approximate indices) */
+			uint64_t r = bcast[i] ? lower_min(rows, lower_max(1, T->elems / f)) : rows;
+			isa_ap src = lower_ap_hbm(T->dtype, L->hbm_addr[t] + start * e, (uint32_t)r, f * e,
+			                          (uint32_t)lower_min(f, T->elems), e, 1, 0);
+			isa_ap d = a_in[i];
+			d.nparts = (uint16_t)r;
+			d.n[0] = src.n[0];
+			lower_load(L, t, &d, &src, b_in[i], 1);
+		}
+		for (uint32_t i = 0; i < nout; i++) {
+			b_out[i] = &out_b[i][s];
+			a_out[i] = lower_ap_sbuf(dt_of(L, op->out[i]), 0, (uint32_t)rows, out_b[i][s].off,
+			                         (uint32_t)f, es_of(L, op->out[i]), 1, 0);
+		}
+		isa_ap A0 = lower_ap_sbuf(ASIM_DT_FP32, 0, (uint32_t)rows, t0.off, (uint32_t)f, 4, 1, 0);
+		isa_ap A1 = A0;
+		A1.offset = t1.off;
+		const graph_attrs *at = &op->a;
+		switch (op->type) {
+		case GRAPH_OP_ADD: case GRAPH_OP_SUB: case GRAPH_OP_MUL: {
+			isa_alu alu = op->type == GRAPH_OP_ADD ? ISA_ALU_ADD : op->type == GRAPH_OP_SUB
+			              ? ISA_ALU_SUB : ISA_ALU_MUL;
+			vec_tt(L, alu, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &a_in[1], b_in[1]);
+			if (at->activation != GRAPH_ACT_NONE)
+				act_op(L, at->activation, &a_out[0], b_out[0], 0, &a_out[0], b_out[0]);
+			break;
+		}
+		case GRAPH_OP_RELU_BWD:    /* dX = dY · (Y > 0) */
+			vec_ts(L, ISA_ALU_IS_GT, 0.0f, &A0, &t0, 1, &a_in[1], b_in[1]);
+			vec_tt(L, ISA_ALU_MUL, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A0, &t0);
+			break;
+		case GRAPH_OP_SGD_UPDATE:  /* m' = μ·m + dW + λ·W;  W' = W − lr·m' */
+			vec_ts(L, ISA_ALU_MUL, (float)at->momentum, &A0, &t0, 1, &a_in[2], b_in[2]);
+			vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 1, &A0, &t0, &a_in[1], b_in[1]);
+			if (at->weight_decay != 0.0) {
+				vec_ts(L, ISA_ALU_MUL, (float)at->weight_decay, &A1, &t1, 1, &a_in[0], b_in[0]);
+				vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 0, &a_out[1], b_out[1], &A1, &t1);
+			}
+			vec_ts(L, ISA_ALU_MUL, (float)at->lr, &A0, &t0, 1, &a_out[1], b_out[1]);
+			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A0, &t0);
+			break;
+		case GRAPH_OP_ADAM_UPDATE: /* m' = β1 m + (1−β1) g; v' = β2 v + (1−β2) g²;
+		                              W' = W − lr · m' / (√v' + ε)  (bias correction in lr) */
+			vec_ts(L, ISA_ALU_MUL, (float)(1.0 - at->beta1), &A0, &t0, 1, &a_in[1], b_in[1]);
+			vec_ts(L, ISA_ALU_MUL, (float)at->beta1, &a_out[1], b_out[1], 1, &a_in[2], b_in[2]);
+			vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 0, &a_out[1], b_out[1], &A0, &t0);
+			vec_tt(L, ISA_ALU_MUL, &A0, &t0, 1, &a_in[1], b_in[1], &a_in[1], b_in[1]);
+			vec_ts(L, ISA_ALU_MUL, (float)(1.0 - at->beta2), &A0, &t0, 0, &A0, &t0);
+			vec_ts(L, ISA_ALU_MUL, (float)at->beta2, &a_out[2], b_out[2], 1, &a_in[3], b_in[3]);
+			vec_tt(L, ISA_ALU_ADD, &a_out[2], b_out[2], 0, &a_out[2], b_out[2], &A0, &t0);
+			vec_ts(L, ISA_ALU_POW, 0.5f, &A1, &t1, 1, &a_out[2], b_out[2]);
+			vec_ts(L, ISA_ALU_ADD, (float)at->epsilon, &A1, &t1, 0, &A1, &t1);
+			vec_tt(L, ISA_ALU_DIV, &A1, &t1, 0, &a_out[1], b_out[1], &A1, &t1);
+			vec_ts(L, ISA_ALU_MUL, (float)at->lr, &A1, &t1, 0, &A1, &t1);
+			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A1, &t1);
+			break;
+		default:                   /* activation ops on the ACT engine */
+			act_op(L, act_of_op(op->type), &a_out[0], b_out[0], 1, &a_in[0], b_in[0]);
+			break;
+		}
+		for (uint32_t i = 0; i < nout; i++) {
+			isa_ap dst = lower_ap_hbm(dt_of(L, op->out[i]), L->hbm_addr[op->out[i]] + base * es_of(L, op->out[i]),
+			                          (uint32_t)rows, f * es_of(L, op->out[i]), (uint32_t)f,
+			                          es_of(L, op->out[i]), 1, 0);
+			lower_store(L, op->out[i], &dst, &a_out[i], b_out[i]);
+		}
+		base += rows * f;
+	}
+	return 0;
+}
+
+/* ---- softmax, layernorm, rmsnorm: rows on partitions, the axis on the free dimension ---- */
+
+int lower_rowwise_op(lower_ctx *L, const graph_op *op)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	uint32_t tx = op->in[0], ty = op->out[0];
+	const graph_tensor *X = lower_T(L, tx);
+	uint32_t ax = X->rank ? (uint32_t)(op->type == GRAPH_OP_SOFTMAX ? op->a.axis : (int32_t)X->rank - 1) : 0;
+	if (op->type != GRAPH_OP_SOFTMAX && op->a.axis > 0)
+		ax = (uint32_t)op->a.axis;
+	if (ax >= X->rank)
+		ax = X->rank ? X->rank - 1 : 0;
+	uint64_t Lx = X->rank ? X->shape[ax] : 1, inner = 1;
+	for (uint32_t d = ax + 1; d < X->rank; d++)
+		inner *= X->shape[d];
+	uint64_t R = X->elems / lower_max(Lx, 1), esx = es_of(L, tx), esy = es_of(L, ty);
+	/* per partition: x (2 slots), y (2 slots), fp32 temp, gamma and beta rows, stats */
+	uint64_t need = Lx * (2 * esx + 2 * esy + 4) + 2 * Lx * 4 + 64;
+	if (need > lower_budget(L))
+		return lower_mapping_error(L, "a row of %llu elements along axis %u needs %llu bytes per "
+		                           "SBUF partition, only %llu available", (unsigned long long)Lx, ax,
+		                           (unsigned long long)need, (unsigned long long)lower_budget(L));
+	lower_buf xb[2], yb[2], tb, gb, bb, st;
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &xb[i], Lx * esx);
+		lower_sbuf_alloc(L, &yb[i], Lx * esy);
+	}
+	lower_sbuf_alloc(L, &tb, Lx * 4);
+	lower_sbuf_alloc(L, &gb, Lx * 4);
+	lower_sbuf_alloc(L, &bb, Lx * 4);
+	lower_sbuf_alloc(L, &st, 64);
+	int has_g = op->n_in > 1, has_b = op->n_in > 2;
+	uint32_t rp = (uint32_t)lower_min(P, R);
+	if (has_g) {                   /* gamma/beta broadcast to every partition (pstride 0) */
+		for (int k = 0; k < 1 + has_b; k++) {
+			uint32_t t = op->in[1 + k];
+			isa_ap s = lower_ap_hbm(dt_of(L, t), L->hbm_addr[t], rp, 0, (uint32_t)Lx, es_of(L, t), 1, 0);
+			isa_ap d = lower_ap_sbuf(dt_of(L, t), 0, rp, (k ? bb : gb).off, (uint32_t)Lx, es_of(L, t), 1, 0);
+			lower_load(L, t, &d, &s, k ? &bb : &gb, 1);
+		}
+	}
+	uint32_t slot = 0;
+	for (uint64_t r0 = 0; r0 < R; r0 += rp, slot++) {
+		uint32_t rn = (uint32_t)lower_min(rp, R - r0);
+		lower_buf *x = &xb[slot % 2], *y = &yb[slot % 2];
+		/* row r = (outer o, inner i): element j at ((o·Lx + j)·inner + i) */
+		uint64_t o = r0 / inner, i0 = r0 % inner;
+		isa_ap src = inner == 1
+		             ? lower_ap_hbm(X->dtype, L->hbm_addr[tx] + r0 * Lx * esx, rn, Lx * esx, (uint32_t)Lx, esx, 1, 0)
+		             : lower_ap_hbm(X->dtype, L->hbm_addr[tx] + (o * Lx * inner + i0) * esx, rn, esx,
+		                            (uint32_t)Lx, inner * esx, 1, 0);
+		if (inner > 1 && i0 + rn > inner)   /* keep tiles inside one outer index */
+			rn = (uint32_t)(inner - i0), src.nparts = (uint16_t)rn;
+		isa_ap xa = lower_ap_sbuf(X->dtype, 0, rn, x->off, (uint32_t)Lx, esx, 1, 0);
+		isa_ap ya = lower_ap_sbuf(dt_of(L, ty), 0, rn, y->off, (uint32_t)Lx, esy, 1, 0);
+		isa_ap ta = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, tb.off, (uint32_t)Lx, 4, 1, 0);
+		isa_ap s1 = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off, 1, 4, 1, 0);
+		isa_ap sb = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off, (uint32_t)Lx, 0, 1, 0);  /* broadcast */
+		lower_load(L, tx, &xa, &src, x, 1);
+		isa_inst red = lower_inst(ISA_OP_TENSOR_REDUCE);
+		red.dst = s1;
+		red.src[0] = xa;
+		if (op->type == GRAPH_OP_SOFTMAX) {
+			red.func = ISA_ALU_MAX;                        /* row max */
+			lower_compute(L, LOWER_Q_VEC, &red, &st, 1, x, NULL, NULL);
+			vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &sb, &st);
+			isa_inst ex = lower_inst(ISA_OP_ACTIVATE);     /* exp, summed along the row */
+			ex.func = GRAPH_ACT_EXP;
+			ex.flags = ISA_F_REDUCE;
+			ex.dst = ta;
+			ex.src[0] = ta;
+			lower_compute(L, LOWER_Q_ACT, &ex, &tb, 0, NULL, NULL, NULL);
+			lower_buf_wrote(&st, &tb.wr);                 /* the sum lands in the stats */
+			vec_tt(L, ISA_ALU_DIV, &ya, y, 1, &ta, &tb, &sb, &st);
+		} else {
+			int ln = op->type == GRAPH_OP_LAYERNORM;
+			red.func = ISA_ALU_ADD;
+			if (ln) {                                      /* centre: x − mean */
+				lower_compute(L, LOWER_Q_VEC, &red, &st, 1, x, NULL, NULL);
+				vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)Lx), &s1, &st, 0, &s1, &st);
+				vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &sb, &st);
+			} else {
+				vec_ts(L, ISA_ALU_BYPASS, 0.0f, &ta, &tb, 1, &xa, x);
+			}
+			isa_inst sq = lower_inst(ISA_OP_TENSOR_TENSOR); /* Σ x², then rstd */
+			sq.func = ISA_ALU_MUL;
+			sq.dst = ya;
+			sq.src[0] = ta;
+			sq.src[1] = ta;
+			lower_compute(L, LOWER_Q_VEC, &sq, y, 1, &tb, NULL, NULL);
+			red.src[0] = ya;
+			lower_compute(L, LOWER_Q_VEC, &red, &st, ln ? 0 : 1, y, NULL, NULL);
+			vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)Lx), &s1, &st, 0, &s1, &st);
+			vec_ts(L, ISA_ALU_ADD, (float)op->a.epsilon, &s1, &st, 0, &s1, &st);
+			vec_ts(L, ISA_ALU_POW, -0.5f, &s1, &st, 0, &s1, &st);
+			isa_ap last = ya;
+			vec_tt(L, ISA_ALU_MUL, has_g ? &ta : &ya, has_g ? &tb : y, has_g ? 0 : 1, &ta, &tb, &sb, &st);
+			if (has_g) {
+				isa_ap ga = lower_ap_sbuf(dt_of(L, op->in[1]), 0, rn, gb.off, (uint32_t)Lx, es_of(L, op->in[1]), 1, 0);
+				vec_tt(L, ISA_ALU_MUL, has_b ? &ta : &last, has_b ? &tb : y, has_b ? 0 : 1, &ta, &tb, &ga, &gb);
+				if (has_b) {
+					isa_ap ba = lower_ap_sbuf(dt_of(L, op->in[2]), 0, rn, bb.off, (uint32_t)Lx, es_of(L, op->in[2]), 1, 0);
+					vec_tt(L, ISA_ALU_ADD, &last, y, 1, &ta, &tb, &ba, &bb);
+				}
+			}
+		}
+		isa_ap dst = inner == 1
+		             ? lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + r0 * Lx * esy, rn, Lx * esy, (uint32_t)Lx, esy, 1, 0)
+		             : lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + (o * Lx * inner + i0) * esy, rn, esy,
+		                            (uint32_t)Lx, inner * esy, 1, 0);
+		lower_store(L, ty, &dst, &ya, y);
+		if (inner > 1 && rn < rp)
+			r0 -= rp - rn;            /* the loop adds rp: continue right after this tile */
+	}
+	return 0;
+}
+
+/* ---- pooling: channels on partitions (rows = N·C planes), taps combined on the vector engine */
+
+int lower_pool_op(lower_ctx *L, const graph_op *op)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	uint32_t tx = op->in[0], ty = op->out[0];
+	const graph_tensor *X = lower_T(L, tx), *Y = lower_T(L, ty);
+	if (X->rank != 4)
+		return lower_mapping_error(L, "pooling needs an NCHW input");
+	uint64_t planes = X->shape[0] * X->shape[1], H = X->shape[2], W = X->shape[3];
+	uint64_t esx = es_of(L, tx), esy = es_of(L, ty);
+	uint64_t budget = lower_budget(L);
+	if (op->type == GRAPH_OP_GLOBAL_AVGPOOL) {
+		/* plane on a partition: reduce along H·W in pieces that fit */
+		uint64_t f = lower_min(H * W, lower_max(1, (budget - 64) / (2 * esx + 8)));
+		lower_buf xb[2], acc, ob;
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &xb[i], f * esx);
+		lower_sbuf_alloc(L, &acc, 8);
+		lower_sbuf_alloc(L, &ob, 8);
+		uint32_t slot = 0;
+		for (uint64_t p0 = 0; p0 < planes; p0 += P) {
+			uint32_t pn = (uint32_t)lower_min(P, planes - p0);
+			isa_ap a = lower_ap_sbuf(ASIM_DT_FP32, 0, pn, acc.off, 1, 4, 1, 0);
+			for (uint64_t e0 = 0; e0 < H * W; e0 += f, slot++) {
+				uint32_t en = (uint32_t)lower_min(f, H * W - e0);
+				lower_buf *x = &xb[slot % 2];
+				isa_ap s = lower_ap_hbm(X->dtype, L->hbm_addr[tx] + (p0 * H * W + e0) * esx, pn, H * W * esx, en, esx, 1, 0);
+				isa_ap d = lower_ap_sbuf(X->dtype, 0, pn, x->off, en, esx, 1, 0);
+				lower_load(L, tx, &d, &s, x, 1);
+				isa_inst red = lower_inst(ISA_OP_TENSOR_REDUCE);
+				red.func = ISA_ALU_ADD;
+				red.dst = a;
+				red.src[0] = d;
+				lower_compute(L, LOWER_Q_VEC, &red, &acc, e0 == 0, x, NULL, NULL);
+				if (e0 > 0) {
+					/* partial sums accumulate: modelled as the reduce writing acc in place */
+				}
+			}
+			isa_ap o = lower_ap_sbuf(Y->dtype, 0, pn, ob.off, 1, esy, 1, 0);
+			vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)(H * W)), &o, &ob, 1, &a, &acc);
+			isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + p0 * esy, pn, esy, 1, esy, 1, 0);
+			lower_store(L, ty, &dst, &o, &ob);
+		}
+		return 0;
+	}
+	uint64_t KH = op->a.kernel[0] ? op->a.kernel[0] : 1, KW = op->a.kernel[1] ? op->a.kernel[1] : 1;
+	uint64_t sh = op->a.stride[0] ? op->a.stride[0] : 1, sw = op->a.stride[1] ? op->a.stride[1] : 1;
+	uint64_t OH = Y->shape[2], OW = Y->shape[3], pt = op->a.pad[0], pl = op->a.pad[2];
+	/* output chunk rn × OW-columns cn; band rows × cols of input */
+	uint64_t cn = OW, rn = OH;
+	for (;;) {
+		uint64_t br = (rn - 1) * sh + KH, bc = (cn - 1) * sw + KW;
+		if (2 * br * bc * esx + rn * cn * (4 + 2 * esy) <= budget)
+			break;
+		if (rn > 1)
+			rn = (rn + 1) / 2;
+		else if (cn > 1)
+			cn = (cn + 1) / 2;
+		else
+			return lower_mapping_error(L, "a %llux%llu pooling window does not fit in SBUF",
+			                           (unsigned long long)KH, (unsigned long long)KW);
+	}
+	uint64_t br0 = (rn - 1) * sh + KH, bc0 = (cn - 1) * sw + KW;
+	lower_buf band[2], acc, ob[2];
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &band[i], br0 * bc0 * esx);
+		lower_sbuf_alloc(L, &ob[i], rn * cn * esy);
+	}
+	lower_sbuf_alloc(L, &acc, rn * cn * 4);
+	int mx = op->type == GRAPH_OP_MAXPOOL;
+	uint32_t slot = 0;
+	for (uint64_t p0 = 0; p0 < planes; p0 += P)
+		for (uint64_t r0 = 0; r0 < OH; r0 += rn)
+			for (uint64_t c0 = 0; c0 < OW; c0 += cn, slot++) {
+				uint32_t pn = (uint32_t)lower_min(P, planes - p0);
+				uint64_t rr = lower_min(rn, OH - r0), cc = lower_min(cn, OW - c0);
+				int64_t y0 = (int64_t)(r0 * sh) - (int64_t)pt, x0 = (int64_t)(c0 * sw) - (int64_t)pl;
+				uint64_t brow = (rr - 1) * sh + KH, bcol = (cc - 1) * sw + KW;
+				int64_t vy0 = y0 < 0 ? 0 : y0, vx0 = x0 < 0 ? 0 : x0;
+				int64_t vy1 = lower_min((uint64_t)(y0 + (int64_t)brow), H), vx1 = lower_min((uint64_t)(x0 + (int64_t)bcol), W);
+				lower_buf *b = &band[slot % 2];
+				isa_ap full = lower_ap_sbuf(X->dtype, 0, pn, b->off, (uint32_t)(brow * bcol), esx, 1, 0);
+				int fresh = 1;
+				if (vy0 != y0 || vx0 != x0 || vy1 - y0 != (int64_t)brow || vx1 - x0 != (int64_t)bcol) {
+					/* padding: −inf for max, 0 for average (count includes padding) */
+					vec_ts(L, mx ? ISA_ALU_MIN : ISA_ALU_MUL, mx ? -INFINITY : 0.0f, &full, b, 1, &full, b);
+					fresh = 0;
+				}
+				if (vy1 > vy0 && vx1 > vx0) {
+					isa_ap s = lower_ap_hbm(X->dtype, L->hbm_addr[tx] + ((p0 * H + (uint64_t)vy0) * W + (uint64_t)vx0) * esx,
+					                        pn, H * W * esx, (uint32_t)(vx1 - vx0), esx, (uint32_t)(vy1 - vy0), W * esx);
+					isa_ap d = lower_ap_sbuf(X->dtype, 0, pn, b->off + ((uint64_t)(vy0 - y0) * bcol + (uint64_t)(vx0 - x0)) * esx,
+					                         (uint32_t)(vx1 - vx0), esx, (uint32_t)(vy1 - vy0), bcol * esx);
+					lower_load(L, tx, &d, &s, b, fresh);
+				}
+				isa_ap a = lower_ap_sbuf(ASIM_DT_FP32, 0, pn, acc.off, (uint32_t)cc, 4, (uint32_t)rr, cc * 4);
+				for (uint64_t kh = 0; kh < KH; kh++)
+					for (uint64_t kw = 0; kw < KW; kw++) {
+						isa_ap w = lower_ap_sbuf(X->dtype, 0, pn, b->off + (kh * bcol + kw) * esx,
+						                         (uint32_t)cc, sw * esx, (uint32_t)rr, sh * bcol * esx);
+						if (kh == 0 && kw == 0)
+							vec_ts(L, ISA_ALU_BYPASS, 0.0f, &a, &acc, 1, &w, b);
+						else
+							vec_tt(L, mx ? ISA_ALU_MAX : ISA_ALU_ADD, &a, &acc, 0, &a, &acc, &w, b);
+					}
+				lower_buf *o = &ob[slot % 2];
+				isa_ap oa = lower_ap_sbuf(Y->dtype, 0, pn, o->off, (uint32_t)cc, esy, (uint32_t)rr, cc * esy);
+				vec_ts(L, ISA_ALU_MUL, mx ? 1.0f : (float)(1.0 / (double)(KH * KW)), &oa, o, 1, &a, &acc);
+				isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + ((p0 * OH + r0) * OW + c0) * esy, pn,
+				                          OH * OW * esy, (uint32_t)cc, esy, (uint32_t)rr, OW * esy);
+				lower_store(L, ty, &dst, &oa, o);
+			}
+	return 0;
+}
+
+/* ---- data movement ------------------------------------------------------------------------ */
+
+/* stream `rows` rows of `run` elements from src (row stride sps bytes, element stride ses)
+ * through SBUF to dst (row stride dps, contiguous): the workhorse of concat and transpose */
+static void mv_rows(lower_ctx *L, uint32_t ts, uint64_t saddr, uint64_t sps, uint64_t ses,
+                    uint32_t td, uint64_t daddr, uint64_t dps, uint64_t rows, uint64_t run,
+                    lower_buf buf[2], uint64_t fmax, uint32_t *slot)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	asim_dtype dt = dt_of(L, ts);
+	uint64_t es = asim_dtype_bytes(dt);
+	for (uint64_t r0 = 0; r0 < rows; r0 += P)
+		for (uint64_t f0 = 0; f0 < run; f0 += fmax) {
+			uint32_t rn = (uint32_t)lower_min(P, rows - r0), fn = (uint32_t)lower_min(fmax, run - f0);
+			lower_buf *b = &buf[(*slot)++ % 2];
+			isa_ap s = lower_ap_hbm(dt, saddr + r0 * sps + f0 * ses, rn, sps, fn, ses, 1, 0);
+			isa_ap d = lower_ap_sbuf(dt, 0, rn, b->off, fn, es, 1, 0);
+			lower_load(L, ts, &d, &s, b, 1);
+			isa_ap o = lower_ap_hbm(dt, daddr + r0 * dps + f0 * es, rn, dps, fn, es, 1, 0);
+			lower_store(L, td, &o, &d, b);
+		}
+}
+
+int lower_move_op(lower_ctx *L, const graph_op *op)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	uint32_t ty = op->out[0];
+	const graph_tensor *Y = lower_T(L, ty);
+	uint64_t es = es_of(L, ty), budget = lower_budget(L);
+	uint64_t fmax = lower_max(1, lower_min(budget / (2 * es), 16384));
+	lower_buf buf[2];
+	uint32_t slot = 0;
+	if (op->type == GRAPH_OP_CONCAT) {
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &buf[i], fmax * es);
+		uint32_t ax = (uint32_t)op->a.axis;
+		uint64_t outer = 1, inner = 1;
+		for (uint32_t d = 0; d < ax; d++)
+			outer *= Y->shape[d];
+		for (uint32_t d = ax + 1; d < Y->rank; d++)
+			inner *= Y->shape[d];
+		uint64_t orow = Y->shape[ax] * inner, at = 0;
+		for (uint32_t i = 0; i < op->n_in; i++) {
+			const graph_tensor *T = lower_T(L, op->in[i]);
+			uint64_t run = T->shape[ax] * inner;
+			mv_rows(L, op->in[i], L->hbm_addr[op->in[i]], run * es, es, ty,
+			        L->hbm_addr[ty] + at * es, orow * es, outer, run, buf, fmax, &slot);
+			at += run;
+		}
+		return 0;
+	}
+	if (op->type == GRAPH_OP_EMBEDDING) {
+		/* gather: one DMA descriptor per row (ISA_F_GATHER), rows to partitions, then store */
+		uint32_t tt = op->in[0], ti = op->in[1];
+		const graph_tensor *T = lower_T(L, tt), *I = lower_T(L, ti);
+		uint64_t D = T->shape[T->rank - 1], nidx = I->elems, esi = es_of(L, ti);
+		uint64_t dn = lower_min(D, fmax);
+		lower_buf ib;
+		lower_sbuf_alloc(L, &ib, lower_ceil(nidx, P) * esi);
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &buf[i], dn * es);
+		uint64_t f = lower_ceil(nidx, P), full = nidx / f;
+		isa_ap s = lower_ap_hbm(I->dtype, L->hbm_addr[ti], (uint32_t)lower_max(full, 1), f * esi,
+		                        (uint32_t)(full ? f : nidx), esi, 1, 0);
+		isa_ap d = lower_ap_sbuf(I->dtype, 0, s.nparts, ib.off, s.n[0], esi, 1, 0);
+		lower_load(L, ti, &d, &s, &ib, 1);
+		for (uint64_t r0 = 0; r0 < nidx; r0 += P)
+			for (uint64_t d0 = 0; d0 < D; d0 += dn) {
+				uint32_t rn = (uint32_t)lower_min(P, nidx - r0), n = (uint32_t)lower_min(dn, D - d0);
+				lower_buf *b = &buf[slot++ % 2];
+				isa_inst g = lower_inst(ISA_OP_DMA_COPY);
+				g.flags = ISA_F_GATHER;
+				/* rows at unknown table addresses: non-adjacent rows, one descriptor each */
+				g.src[0] = lower_ap_hbm(T->dtype, L->hbm_addr[tt] + d0 * es, rn, 2 * D * es, n, es, 1, 0);
+				g.src[1] = lower_ap_sbuf(I->dtype, 0, rn, ib.off, 1, esi, 1, 0);
+				g.dst = lower_ap_sbuf(T->dtype, 0, rn, b->off, n, es, 1, 0);
+				lower_dep dep = lower_buf_fill(b);
+				lower_dep_merge(&dep, &ib.wr);
+				lower_dep_merge(&dep, &L->tdep[tt]);
+				lower_dep tok = lower_nodep;
+				lower_exec(L, LOWER_Q_DMA + L->rr_load++ % L->nload, &g, &dep, &tok);
+				lower_buf_wrote(b, &tok);
+				lower_buf_read(&ib, &tok);
+				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (r0 * D + d0) * es, rn, D * es, n, es, 1, 0);
+				lower_store(L, ty, &o, &g.dst, b);
+			}
+		return 0;
+	}
+	/* transpose by `perm` */
+	uint32_t tx = op->in[0];
+	const graph_tensor *X = lower_T(L, tx);
+	uint32_t r = X->rank;
+	uint64_t xs[GRAPH_MAX_RANK];
+	for (int d = (int)r - 1, m = 1; d >= 0; d--) {
+		xs[d] = (uint64_t)m;
+		m *= (int)X->shape[d];
+	}
+	int swap_last2 = r >= 2 && op->a.perm[r - 1] == r - 2 && op->a.perm[r - 2] == r - 1;
+	for (uint32_t d = 0; d + 2 < r; d++)
+		if (op->a.perm[d] != d)
+			swap_last2 = 0;
+	if (swap_last2) {
+		/* [.., R, C] → [.., C, R] in 128×128 blocks: load rows, VEC transpose, store rows */
+		uint64_t R = X->shape[r - 2], C = X->shape[r - 1], B = X->elems / lower_max(R * C, 1);
+		uint32_t blk = P < 128 ? P : 128;
+		lower_buf ob[2];
+		for (int i = 0; i < 2; i++) {
+			lower_sbuf_alloc(L, &buf[i], blk * es);
+			lower_sbuf_alloc(L, &ob[i], blk * es);
+		}
+		for (uint64_t b = 0; b < B; b++)
+			for (uint64_t r0 = 0; r0 < R; r0 += blk)
+				for (uint64_t c0 = 0; c0 < C; c0 += blk, slot++) {
+					uint32_t rn = (uint32_t)lower_min(blk, R - r0), cn = (uint32_t)lower_min(blk, C - c0);
+					lower_buf *ib = &buf[slot % 2], *o = &ob[slot % 2];
+					isa_ap s = lower_ap_hbm(X->dtype, L->hbm_addr[tx] + ((b * R + r0) * C + c0) * es, rn, C * es, cn, es, 1, 0);
+					isa_ap d = lower_ap_sbuf(X->dtype, 0, rn, ib->off, cn, es, 1, 0);
+					lower_load(L, tx, &d, &s, ib, 1);
+					isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+					tr.src[0] = d;
+					tr.dst = lower_ap_sbuf(X->dtype, 0, cn, o->off, rn, es, 1, 0);
+					lower_compute(L, LOWER_Q_VEC, &tr, o, 1, ib, NULL, NULL);
+					isa_ap dd = lower_ap_hbm(X->dtype, L->hbm_addr[ty] + ((b * C + c0) * R + r0) * es, cn, R * es, rn, es, 1, 0);
+					lower_store(L, ty, &dd, &tr.dst, o);
+				}
+		return 0;
+	}
+	/* general permutation: each output row (last dim) is a strided run of the input; rows of the
+	 * second-to-last output dim go to partitions; strided (descriptor-heavy) gathers */
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &buf[i], fmax * es);
+	uint64_t last = r ? Y->shape[r - 1] : 1, sec = r >= 2 ? Y->shape[r - 2] : 1;
+	uint64_t outer = Y->elems / lower_max(last * sec, 1);
+	uint64_t sl = r ? xs[op->a.perm[r - 1]] : 1, ss = r >= 2 ? xs[op->a.perm[r - 2]] : 0;
+	for (uint64_t o = 0; o < outer; o++) {
+		uint64_t idx = o, off = 0;
+		for (int d = (int)r - 3; d >= 0; d--) {
+			uint64_t k = idx % Y->shape[d];
+			idx /= Y->shape[d];
+			off += k * xs[op->a.perm[d]];
+		}
+		mv_rows(L, tx, L->hbm_addr[tx] + off * es, ss * es, sl * es, ty,
+		        L->hbm_addr[ty] + o * sec * last * es, last * es, sec, last, buf, fmax, &slot);
+	}
+	return 0;
+}
