@@ -74,12 +74,12 @@ static int perr(pstate *ps, int code, uint32_t col, const char *fmt, ...)
 }
 
 /* Parse an unsigned integer (decimal or 0x hex) at *s, advancing it. */
-static int parse_uint(const char **s, uint64_t max, uint64_t *out)
+static int parse_uint_base(const char **s, uint64_t max, uint64_t *out, int allow_hex)
 {
 	const char *p = *s;
 	if (*p < '0' || *p > '9')
 		return ASIM_ESYNTAX;
-	int base = (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) ? 16 : 10;
+	int base = (allow_hex && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) ? 16 : 10;
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(p, &end, base);
@@ -101,6 +101,11 @@ static char *escaped(char *buf, size_t n, const char *s, size_t len)
 	tmp[len] = '\0';
 	asim_escape(buf, n, tmp);
 	return buf;
+}
+
+static int parse_uint(const char **s, uint64_t max, uint64_t *out)
+{
+	return parse_uint_base(s, max, out, 1);
 }
 
 /* Access pattern in [tok, tok+len) starting at column col. */
@@ -172,6 +177,15 @@ static int parse_ap(pstate *ps, const char *tok, size_t len, uint32_t col, isa_a
 			                              : "expected a number%.0llu",                        \
 			            (unsigned long long)(max));                                          \
 	} while (0)
+#define DEC(max, dst)                                                                       \
+	do {                                                                                    \
+		rc = parse_uint_base(&v, (max), &(dst), 0);                                         \
+		if (rc)                                                                             \
+			return perr(ps, rc, (uint32_t)(col + (v - tok)),                                \
+			            rc == ASIM_ERANGE ? "number out of range (at most %llu)"              \
+			                              : "expected a decimal number%.0llu",                \
+			            (unsigned long long)(max));                                          \
+	} while (0)
 		int dup = 0;
 		if (KEY("p")) {
 			if (mem == ISA_MEM_HBM)
@@ -208,11 +222,11 @@ static int parse_ap(pstate *ps, const char *tok, size_t len, uint32_t col, isa_a
 			NUM(UINT64_MAX >> 8, a->offset);
 		} else if (KEY("n")) {
 			dup = have_n++;
-			NUM(UINT32_MAX, x);
+			DEC(UINT32_MAX, x);   /* decimal: 'x' separates the dimensions */
 			y = 1;
 			if (*v == 'x') {
 				v++;
-				NUM(UINT32_MAX, y);
+				DEC(UINT32_MAX, y);
 			}
 			if (x == 0 || y == 0)
 				return perr(ps, ASIM_ERANGE, vcol, "n must be at least 1 in each dimension");
@@ -220,12 +234,12 @@ static int parse_ap(pstate *ps, const char *tok, size_t len, uint32_t col, isa_a
 			a->n[1] = (uint32_t)y;
 		} else if (KEY("s")) {
 			dup = have_s++;
-			NUM(UINT64_MAX >> 8, s0);
+			DEC(UINT64_MAX >> 8, s0);   /* decimal: s=0x4 is strides 0 and 4 */
 			if (*v != 'x')
 				return perr(ps, ASIM_ESYNTAX, (uint32_t)(col + (v - tok)),
 				            "expected s=STRIDE0xSTRIDE1 (bytes)");
 			v++;
-			NUM(UINT64_MAX >> 8, s1);
+			DEC(UINT64_MAX >> 8, s1);
 		} else {
 			static const char *const keys[] = {"p", "rows", "pstride", "off", "n", "s"};
 			char k[32];
@@ -235,6 +249,7 @@ static int parse_ap(pstate *ps, const char *tok, size_t len, uint32_t col, isa_a
 			            hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 		}
 #undef NUM
+#undef DEC
 #undef KEY
 		if (dup)
 			return perr(ps, ASIM_ESYNTAX, fcol, "field given twice");
@@ -862,8 +877,10 @@ int asm_encode(const isa_program *p, unsigned char **out, size_t *outlen)
 		put32(r + 12, in->wait_val[0]);
 		put32(r + 16, in->wait_val[1]);
 		put32(r + 20, in->gop);
-		put32(r + 24, fbits(in->scale));
-		put32(r + 28, fbits(in->bias));
+		/* fields an opcode does not use are encoded as 0, so the encoding is canonical */
+		int sc = in->opcode == ISA_OP_ACTIVATE || in->opcode == ISA_OP_TENSOR_SCALAR;
+		put32(r + 24, sc ? fbits(in->scale) : 0);
+		put32(r + 28, in->opcode == ISA_OP_ACTIVATE ? fbits(in->bias) : 0);
 		put_ap(r + 32, &in->dst);
 		put_ap(r + 78, &in->src[0]);
 		put_ap(r + 124, &in->src[1]);

@@ -26,7 +26,8 @@
  *     access pattern (46 bytes): mem u8 | dtype u8 | nparts u16 | part u16 | offset u64 |
  *                                pstride u64 | n[0] u32 | n[1] u32 | stride[0] u64 | stride[1] u64
  *
- * Source lines are not encoded. disassemble(assemble(x)) is the canonical text of x, and
+ * Source lines are not encoded; scale and bias are encoded only for the opcodes that use them
+ * (activate; tensor_scalar's imm), 0 otherwise. disassemble(assemble(x)) is the canonical text of x, and
  * assembling that again gives identical bytes.
  */
 #ifndef ASIM_ASM_H

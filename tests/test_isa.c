@@ -182,3 +182,57 @@ Test(isa, binary_decoder_refuses_damaged_files)
 	asim_free(b);
 	isa_program_fini(&p);
 }
+
+#include "isa/lower.h"
+#include "sim/graph.h"
+
+/* Programs the lowering produces survive the binary round trip and re-assemble to identical bytes
+ * (so every field the lowering sets has a text form), and they pass the chip check. */
+Test(isa, lowered_programs_round_trip_through_text)
+{
+	static const char *const graphs[] = {"models/graphs/mlp.yaml", "models/graphs/mobilenet_v2.yaml",
+	                                     "models/graphs/bert_base_layer_s128.yaml"};
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(chip_load_default(&c, &e), 0, "%s", e.msg);
+	for (size_t k = 0; k < sizeof graphs / sizeof graphs[0]; k++) {
+		char *path = tu_srcpath(graphs[k]);
+		graph g;
+		isa_program p, q;
+		cr_assert_eq(graph_load_file(&g, path, &e), 0, "%s", e.msg);
+		lower_opts lo = {0};
+		isa_program_init(&p);   /* lower_graph (main at 6b9e676) appends to an initialised program */
+		cr_assert_eq(lower_graph(&g, &c, &lo, &p, &e), 0, "%s", e.msg);
+		cr_expect_eq(asm_check(&p, NULL, &c, &e), 0, "%s: %s", graphs[k], e.msg);
+		unsigned char *b1, *b2;
+		size_t n1, n2;
+		cr_assert_eq(asm_encode(&p, &b1, &n1), 0);
+		size_t cap = p.n * 600 + 1, len = 0;
+		char *text = malloc(cap);
+		for (size_t i = 0; i < p.n; i++) {
+			len += asm_format_inst(&p.insts[i], text + len, cap - len);
+			text[len++] = '\n';
+		}
+		cr_assert_lt(len, cap);
+		cr_assert_eq(asm_parse("lowered.s", text, len, &q, NULL, &e), 0, "%s: %s", graphs[k], e.msg);
+		q.nsems = p.nsems;          /* the lowering may declare semaphores it never uses */
+		q.dma_queues = p.dma_queues;
+		cr_assert_eq(asm_encode(&q, &b2, &n2), 0);
+		cr_expect_eq(n1, n2, "%s: %zu vs %zu bytes", graphs[k], n1, n2);
+		size_t at = ASM_HEADER_BYTES;   /* records first: the header's CRC follows from them */
+		while (n1 == n2 && at < n1 && b1[at] == b2[at])
+			at++;
+		cr_expect(n1 == n2 && at == n1 && memcmp(b1, b2, ASM_HEADER_BYTES) == 0,
+		          "%s: re-assembled bytes differ at byte %zu (instruction %zu, record byte %zu)",
+		          graphs[k], at, (at - ASM_HEADER_BYTES) / ASM_RECORD_BYTES, (at - ASM_HEADER_BYTES) % ASM_RECORD_BYTES);
+		free(text);
+		asim_free(b1);
+		asim_free(b2);
+		isa_program_fini(&p);
+		isa_program_fini(&q);
+		graph_fini(&g);
+		free(path);
+	}
+	chip_fini(&c);
+}
