@@ -41,7 +41,7 @@ typedef enum isa_opcode {
 typedef enum isa_engine { ISA_ENG_PE, ISA_ENG_ACT, ISA_ENG_VEC, ISA_ENG_DMA, ISA_ENG_ANY,
 	                  ISA_ENG_COUNT } isa_engine;
 
-typedef enum isa_mem { ISA_MEM_NONE, ISA_MEM_HBM, ISA_MEM_SBUF, ISA_MEM_PSUM } isa_mem;
+typedef enum isa_mem { ISA_MEM_NONE, ISA_MEM_HBM, ISA_MEM_SBUF, ISA_MEM_PSUM, ISA_MEM_COUNT } isa_mem;
 
 /* ALU operations of the vector engine. */
 #define ISA_ALU_LIST(X) X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(MAX, "max") X(MIN, "min") \
@@ -87,6 +87,7 @@ typedef struct isa_inst {
 	uint32_t gop;              /* the graph op it belongs to, or ISA_NO_GOP */
 	float scale, bias;         /* ACT: func(x·scale + bias); TENSOR_SCALAR: imm = scale */
 	isa_ap dst, src[2];        /* for MATMUL: src[0] stationary, src[1] moving, dst PSUM */
+	uint32_t line;             /* source line in the assembly text, 0 when none (not encoded) */
 } isa_inst;
 
 typedef struct isa_program {
@@ -101,9 +102,53 @@ extern const char *const isa_opcode_names[ISA_OP_COUNT];
 extern const char *const isa_alu_names[ISA_ALU_COUNT];
 isa_engine isa_opcode_engine(isa_opcode op);
 
+/* Added by the simulator-core work (views of the same tables). */
+extern const char *const isa_opcode_semantics[ISA_OP_COUNT];  /* the table's semantics column */
+extern const char *const isa_opcode_timing[ISA_OP_COUNT];     /* the table's timing-class name */
+extern const char *const isa_engine_names[ISA_ENG_COUNT];     /* "pe", "act", "vec", "dma", "any" */
+extern const char *const isa_mem_names[ISA_MEM_COUNT];        /* "none", "hbm", "sbuf", "psum" */
+/* Index of a mnemonic / ALU name / memory name, or -1. */
+int isa_opcode_from_name(const char *s);
+int isa_alu_from_name(const char *s);
+int isa_mem_from_name(const char *s);
+
+/* Access-pattern views. Elements per partition (n[0]·n[1]); all elements (× nparts); bytes. */
+uint64_t isa_ap_free_elems(const isa_ap *a);
+uint64_t isa_ap_elems(const isa_ap *a);
+uint64_t isa_ap_bytes(const isa_ap *a);
+/* Longest contiguous run of bytes in the pattern: a DMA descriptor element (docs/timing-model.md). */
+uint64_t isa_ap_run_bytes(const isa_ap *a);
+/* One past the last byte touched in a partition (SBUF/PSUM), or in HBM. */
+uint64_t isa_ap_extent(const isa_ap *a);
+/* The default (contiguous) strides for n[] and dtype: stride[0] = element size, stride[1] =
+ * n[0]·element size; pstride = n[0]·n[1]·element size. */
+void isa_ap_set_contiguous(isa_ap *a);
+
 void isa_program_init(isa_program *p);
 void isa_program_fini(isa_program *p);
 /* Append a copy of `in`; returns ASIM_OK or ASIM_ENOMEM. */
 int isa_program_push(isa_program *p, const isa_inst *in);
+
+/* Validation (isa/check.c). A problem names the instruction and the operand it concerns, so that
+ * the assembler can point at a column and the engine at an instruction. */
+typedef enum isa_role { ISA_ROLE_INST, ISA_ROLE_ENGINE, ISA_ROLE_DST, ISA_ROLE_SRC0, ISA_ROLE_SRC1,
+	                ISA_ROLE_WAIT0, ISA_ROLE_WAIT1, ISA_ROLE_SIGNAL, ISA_ROLE_COUNT } isa_role;
+typedef struct isa_problem {
+	size_t inst;               /* index in the program */
+	isa_role role;             /* the operand at fault */
+	int code;                  /* ASIM_E* */
+	char msg[512];
+} isa_problem;
+
+/* The queue an instruction runs on: 0 PE, 1 ACT, 2 VEC, 3 + q for DMA queue q. */
+uint32_t isa_queue_index(const isa_inst *in);
+/* Chip-independent well-formedness of one instruction (operand kinds, shapes, flags). */
+int isa_validate_inst(const isa_inst *in, isa_problem *pb /* OUT */);
+struct chip;
+/* Whole program against a chip: every isa_validate_inst rule, plus regions inside SBUF/PSUM/HBM,
+ * matmul shape limits, PE dtypes, DMA queues < dma.engines, semaphores < nsems, and waits that can
+ * never be met (fewer signals in the whole program, not counting those queued behind the wait on
+ * its own engine, than the value waited for: a certain deadlock). First problem wins. */
+int isa_check(const isa_program *p, const struct chip *c, isa_problem *pb /* OUT */);
 
 #endif

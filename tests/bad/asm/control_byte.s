@@ -1,0 +1,2 @@
+# expect: 2:13: unexpected byte 0x01
+tensor_copy 
