@@ -21,7 +21,9 @@ typedef struct lower_opts {
 	uint32_t core;             /* which core the program runs on (0 by default) */
 } lower_opts;
 
-int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program *p /* OUT */,
+/* `p` must be initialised (isa_program_init): the graph's instructions are appended to it, and on
+ * failure it is left as it was. */
+int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program *p /* IN/OUT */,
                 asim_err *e);
 
 #endif

@@ -89,21 +89,12 @@ static int load_program(const char *path, isa_program *p, asm_srcmap *m, asim_er
 
 static int load_chip(chip *c, const char *spec, asim_err *e)
 {
-#ifdef HAVE_CHIP_LOADER
 	return spec ? chip_load(c, spec, e) : chip_load_default(c, e);
-#else
-	(void)c; (void)spec;
-	return asim_errorf(e, ASIM_ENOTYET, "chip descriptions cannot be loaded yet in this build (sim/chip.c)");
-#endif
 }
 
 static void unload_chip(chip *c)
 {
-#ifdef HAVE_CHIP_LOADER
 	chip_fini(c);
-#else
-	(void)c;
-#endif
 }
 
 int cmd_asm(int argc, char **argv)

@@ -136,24 +136,16 @@ int cmd_run(int argc, char **argv)
 	size_t len = 0;
 	char hash[17];
 	const char *kind = "program";
-#ifdef HAVE_GRAPH_LOADER
 	graph g;
 	memset(&g, 0, sizeof g);
-#endif
 	int rc = read_all(in, &buf, &len, &e);
 	if (rc)
 		goto done;
 	report_hash(buf, len, hash);
-#ifdef HAVE_CHIP_LOADER
 	rc = chipspec ? chip_load(&c, chipspec, &e) : chip_load_default(&c, &e);
 	if (rc)
 		goto done;
 	have_chip = 1;
-#else
-	(void)chipspec;
-	rc = asim_errorf(&e, ASIM_ENOTYET, "chip descriptions cannot be loaded yet in this build (sim/chip.c)");
-	goto done;
-#endif
 	if (len >= 8 && memcmp(buf, ASM_MAGIC, 8) == 0) {
 		rc = asm_decode(in, buf, len, &p, &e);
 	} else if (ends_with(in, ".s") || ends_with(in, ".asm")) {
@@ -165,7 +157,6 @@ int cmd_run(int argc, char **argv)
 		}
 	} else {
 		kind = "graph";
-#ifdef HAVE_GRAPH_LOADER
 		rc = graph_load_file(&g, in, &e);
 		if (rc)
 			goto done;
@@ -173,9 +164,6 @@ int cmd_run(int argc, char **argv)
 		memcpy(hash, g.hash, sizeof hash);
 		lower_opts lo = {0};
 		rc = lower_graph(&g, &c, &lo, &p, &e);
-#else
-		rc = asim_errorf(&e, ASIM_ENOTYET, "graphs cannot be loaded yet in this build (sim/graph.c)");
-#endif
 	}
 	if (rc)
 		goto done;
@@ -184,7 +172,6 @@ int cmd_run(int argc, char **argv)
 	{
 		const char **names = NULL;
 		uint32_t nnames = 0;
-#ifdef HAVE_GRAPH_LOADER
 		if (have_graph && g.n_ops > 0) {
 			names = asim_calloc(g.n_ops, sizeof *names);
 			if (names)
@@ -192,7 +179,6 @@ int cmd_run(int argc, char **argv)
 					names[i] = g.ops[i].name;
 			nnames = names ? (uint32_t)g.n_ops : 0;
 		}
-#endif
 		report_meta meta = {PACKAGE_VERSION, in, kind, hash, have_seed ? seed : c.num.seed,
 		                    names, nnames, (uint32_t)top};
 		outfile f;
@@ -212,14 +198,10 @@ done:
 	asim_free(buf);
 	engine_result_fini(&r);
 	isa_program_fini(&p);
-#ifdef HAVE_GRAPH_LOADER
 	if (have_graph)
 		graph_fini(&g);
-#endif
-#ifdef HAVE_CHIP_LOADER
 	if (have_chip)
 		chip_fini(&c);
-#endif
 	(void)have_chip;
 	(void)have_graph;
 	return rc ? cli_report(cmd, &e) : 0;
