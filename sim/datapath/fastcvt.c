@@ -295,7 +295,14 @@ _Static_assert(DP_RNE == 0 && DP_RTZ == 1 && DP_RU == 2 && DP_RD == 3 && DP_SR =
 #define SIMD_ILO 0, 2
 #define SIMD_IHI 1, 3
 #define SIMD_IODD 1, 1, 3, 3
-#define SIMD_ANY(m) (_mm_movemask_epi8((__m128i)(m)) != 0)
+#define SIMD_ANY_GE(a, b)                                                                    \
+	(_mm_movemask_epi8(_mm_cmpgt_epi32(_mm_xor_si128((__m128i)(b), _mm_set1_epi32(INT32_MIN)), \
+	                                   _mm_xor_si128((__m128i)(a), _mm_set1_epi32(INT32_MIN)))) \
+	 != 0xffff)
+#define SIMD_PACK16(a, b)                                                         \
+	((__typeof__(a))__builtin_shufflevector(__builtin_convertvector((a), v16h_sse2),   \
+	                                        __builtin_convertvector((b), v16h_sse2),   \
+	                                        0, 1, 2, 3, 4, 5, 6, 7))
 #include "sim/datapath/fastcvt_simd.h"
 
 #define SIMD_SFX avx2
@@ -305,7 +312,12 @@ _Static_assert(DP_RNE == 0 && DP_RTZ == 1 && DP_RU == 2 && DP_RD == 3 && DP_SR =
 #define SIMD_ILO 0, 4, 1, 5
 #define SIMD_IHI 2, 6, 3, 7
 #define SIMD_IODD 1, 1, 3, 3, 5, 5, 7, 7
-#define SIMD_ANY(m) (!_mm256_testz_si256((__m256i)(m), (__m256i)(m)))
+#define SIMD_ANY_GE(a, b)                                                                 \
+	(!_mm256_testz_si256(                                                             \
+	     _mm256_cmpeq_epi32(_mm256_max_epu32((__m256i)(a), (__m256i)(b)), (__m256i)(a)),  \
+	     _mm256_set1_epi32(-1)))
+#define SIMD_PACK16(a, b) \
+	((__typeof__(a))_mm256_permute4x64_epi64(_mm256_packus_epi32((__m256i)(a), (__m256i)(b)), 0xD8))
 #include "sim/datapath/fastcvt_simd.h"
 
 #define SIMD_SFX avx512
@@ -315,7 +327,10 @@ _Static_assert(DP_RNE == 0 && DP_RTZ == 1 && DP_RU == 2 && DP_RD == 3 && DP_SR =
 #define SIMD_ILO 0, 8, 1, 9, 2, 10, 3, 11
 #define SIMD_IHI 4, 12, 5, 13, 6, 14, 7, 15
 #define SIMD_IODD 1, 1, 3, 3, 5, 5, 7, 7, 9, 9, 11, 11, 13, 13, 15, 15
-#define SIMD_ANY(m) (_mm512_test_epi32_mask((__m512i)(m), (__m512i)(m)) != 0)
+#define SIMD_ANY_GE(a, b) (_mm512_cmpge_epu32_mask((__m512i)(a), (__m512i)(b)) != 0)
+#define SIMD_PACK16(a, b)                                                             \
+	((__typeof__(a))_mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), \
+	                                         _mm512_packus_epi32((__m512i)(a), (__m512i)(b))))
 #include "sim/datapath/fastcvt_simd.h"
 _Static_assert(4 * SIMD_G * 8 <= FILL_PAD, "FILL_PAD covers the widest Philox iteration");
 #endif
@@ -420,17 +435,17 @@ void dp_convert_f32_array(const dp_cvt *c, const float *src, void *dst, size_t n
 	const dp_kernels *K = kernels_of(dp_simd_active());
 	uint32_t w[CHUNK + 4 + FILL_PAD];
 	const uint32_t *in = (const uint32_t *)(const void *)src;
-	for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
-		size_t m = n - j0 < CHUNK ? n - j0 : CHUNK;
+	/* The first chunk ends on a Philox block boundary, so that every later one starts on one
+	 * and asks for exactly CHUNK/4 blocks. */
+	size_t m;
+	for (size_t j0 = 0; j0 < n; j0 += m) {
+		m = CHUNK - (size_t)((index0 + j0) & 3);
+		m = n - j0 < m ? n - j0 : m;
 		const uint32_t *rw = NULL;
 		if (c->mode == DP_SR) {
 			uint64_t i = index0 + j0;
 			size_t off = (size_t)(i & 3);
 			size_t nb = (off + m + 3) / 4;
-			/* The fill touches no input: start the chunk's loads now, so that they
-			 * arrive while Philox computes. */
-			for (size_t q = 0; q < m; q += 16)
-				__builtin_prefetch(in + j0 + q);
 			K->philox_fill(seed, stream, i >> 2, nb, w);
 			rw = w + off;
 		}

@@ -7,6 +7,9 @@
  *     SIMD_TGT    the target attribute string ("sse2", "avx2", "avx512f,avx512bw,avx512vl,...")
  *     SIMD_MULU(a, b)   32x32->64 unsigned multiply of the low dwords of each qword lane
  *     SIMD_ILO, SIMD_IHI   index lists interleaving two qword vectors (low half, high half)
+ *     SIMD_IODD   index list moving the odd dwords onto the even ones
+ *     SIMD_ANY_GE(a, b)    1 if some lane has a >= b (unsigned), else 0
+ *     SIMD_PACK16(a, b)    the low 16 bits of a's lanes then b's, in order, in one vector
  *
  * Every function carries __attribute__((target(SIMD_TGT))) so the file builds for baseline
  * x86-64; fastcvt.c calls an instantiation only after __builtin_cpu_supports() said yes. The
@@ -220,10 +223,10 @@ SIMD_INL v32 SIMD_NAME(velem)(v32 x, v32 r, const int M, const int EMIN, const i
  * with away as in bf16 (rne: the bias-and-tie trick; sr: t = (x << (32 - s)) >> (32 - k)).
  * The tests (a - lo) >= (hi - lo), unsigned, find the other lanes; a vector with one of them
  * goes through the full lane-wise kernel instead, so results are identical either way. */
-SIMD_INL v32 SIMD_NAME(rare_bf16)(v32 x, uint32_t ftz)
+SIMD_INL int SIMD_NAME(rare_bf16)(v32 x, uint32_t ftz)
 {
 	const uint32_t lo = ftz ? 0x00800000u : 0u;
-	return (v32)(((x & 0x7fffffffu) - lo) >= (0x7f7f0000u - lo));
+	return SIMD_ANY_GE((x & 0x7fffffffu) - lo, (v32){0} + (0x7f7f0000u - lo));
 }
 
 SIMD_INL v32 SIMD_NAME(vfast_bf16)(v32 x, v32 r, const int MODE, unsigned sh)
@@ -233,12 +236,12 @@ SIMD_INL v32 SIMD_NAME(vfast_bf16)(v32 x, v32 r, const int MODE, unsigned sh)
 	return (x >> 16) - (v32)(r < ((x << 16) >> sh));   /* DP_SR */
 }
 
-SIMD_INL v32 SIMD_NAME(rare_fp8)(v32 x, const int M, const int EMIN, const int BIAS,
+SIMD_INL int SIMD_NAME(rare_fp8)(v32 x, const int M, const int EMIN, const int BIAS,
                                  const uint32_t MAXCODE)
 {
 	const uint32_t lo = (uint32_t)(127 + EMIN) << 23;
 	const uint32_t hi = (MAXCODE + ((uint32_t)(127 - BIAS) << M)) << (23 - M);
-	return (v32)(((x & 0x7fffffffu) - lo) >= (hi - lo));
+	return SIMD_ANY_GE((x & 0x7fffffffu) - lo, (v32){0} + (hi - lo));
 }
 
 SIMD_INL v32 SIMD_NAME(vfast_fp8)(v32 x, v32 r, const int M, const int BIAS, const int BITS,
@@ -255,19 +258,30 @@ SIMD_INL v32 SIMD_NAME(vfast_fp8)(v32 x, v32 r, const int M, const int BIAS, con
 	return code | ((x >> (32 - BITS)) & (1u << (BITS - 1)));
 }
 
-#define SIMD_STORE16(dst, v)                                        \
+/* Stores of two result vectors (codes < 2^16, so a signed saturating pack keeps them). */
+#define SIMD_STORE16(dst, v0, v1)                                   \
 	do {                                                        \
-		v16h h_ = __builtin_convertvector((v), v16h);       \
-		memcpy((dst), &h_, sizeof h_);                      \
+		v32 pk_ = SIMD_PACK16((v0), (v1));                  \
+		memcpy((dst), &pk_, sizeof pk_);                    \
 	} while (0)
-#define SIMD_STORE8(dst, v)                                         \
+#define SIMD_STORE8(dst, v0, v1)                                    \
 	do {                                                        \
-		v8q q_ = __builtin_convertvector((v), v8q);         \
-		memcpy((dst), &q_, sizeof q_);                      \
+		v8q q0_ = __builtin_convertvector((v0), v8q);       \
+		v8q q1_ = __builtin_convertvector((v1), v8q);       \
+		memcpy((dst), &q0_, sizeof q0_);                    \
+		memcpy((dst) + L32, &q1_, sizeof q1_);              \
 	} while (0)
 
-/* One loop: vector steps of L32 elements (FAST where RARE finds no lane, else VEXPR), then the
- * scalar elem for the tail. HASFAST is a constant: 0 leaves the full kernel only. */
+/* One loop: steps of two vectors of L32 elements, each through FAST unless RARE finds a lane
+ * that needs VEXPR, then the scalar elem for the tail. HASFAST is a constant: 0 leaves the full
+ * kernel only. */
+#define SIMD_STEP(res, x, vr, HASFAST, RARE, FAST, VEXPR) \
+	do {                                              \
+		if ((HASFAST) && !(RARE))                 \
+			res = (FAST);                     \
+		else                                      \
+			res = (VEXPR);                    \
+	} while (0)
 #define SIMD_DEF_LOOP(name, T, STORE, HASFAST, RARE, FAST, VEXPR, SEXPR)                     \
 	SIMD_FN void SIMD_NAME(name)(const uint32_t *restrict in, T *restrict out, size_t n,    \
 	                             const uint32_t *restrict rw, const fastp *restrict pp)     \
@@ -275,19 +289,25 @@ SIMD_INL v32 SIMD_NAME(vfast_fp8)(v32 x, v32 r, const int M, const int BIAS, con
 		const fastp p = *pp;                                                            \
 		const unsigned sh = 32 - p.k;                                                   \
 		size_t j = 0;                                                                   \
-		for (; j + L32 <= n; j += L32) {                                                \
-			v32 x, vr = (v32){0};                                                   \
-			memcpy(&x, in + j, sizeof x);                                           \
+		for (; j + 2 * L32 <= n; j += 2 * L32) {                                        \
+			v32 x0, x1, r0 = (v32){0}, r1 = (v32){0}, y0, y1;                       \
+			memcpy(&x0, in + j, sizeof x0);                                         \
+			memcpy(&x1, in + j + L32, sizeof x1);                                   \
 			if (rw != NULL) {                                                       \
-				memcpy(&vr, rw + j, sizeof vr);                                 \
-				vr >>= sh;                                                      \
+				memcpy(&r0, rw + j, sizeof r0);                                 \
+				memcpy(&r1, rw + j + L32, sizeof r1);                           \
+				r0 >>= sh;                                                      \
+				r1 >>= sh;                                                      \
 			}                                                                       \
-			v32 res;                                                                \
-			if ((HASFAST) && !SIMD_ANY(RARE))                                       \
-				res = (FAST);                                                   \
-			else                                                                    \
-				res = (VEXPR);                                                  \
-			STORE(out + j, res);                                                    \
+			{                                                                       \
+				v32 x = x0, vr = r0;                                            \
+				SIMD_STEP(y0, x, vr, HASFAST, RARE, FAST, VEXPR);               \
+			}                                                                       \
+			{                                                                       \
+				v32 x = x1, vr = r1;                                            \
+				SIMD_STEP(y1, x, vr, HASFAST, RARE, FAST, VEXPR);               \
+			}                                                                       \
+			STORE(out + j, y0, y1);                                                 \
 		}                                                                               \
 		for (; j < n; j++) {                                                            \
 			uint32_t r = rw != NULL ? rw[j] >> sh : 0u;                             \
@@ -352,13 +372,15 @@ static const dp_kernels SIMD_NAME(kernels) = {
 #undef SIMD_STORE16
 #undef SIMD_STORE8
 #undef SIMD_DEF_LOOP
+#undef SIMD_STEP
+#undef SIMD_ANY_GE
+#undef SIMD_PACK16
 #undef SIMD_VELEM_OF
 #undef SIMD_LOOPS_OF
 #undef SIMD_LOOP_OF
 #undef SIMD_LOOP_BF16
 #undef SIMD_RARE_OF
 #undef SIMD_FAST_OF
-#undef SIMD_ANY
 #undef SIMD_FN
 #undef SIMD_UNROLL
 #undef SIMD_INL
