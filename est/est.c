@@ -1,0 +1,717 @@
+/*
+ * est.c -- op descriptors, hardware-aware features, the ridge fit and prediction (est.h).
+ *
+ * Features are estimates in ns computed from the chip description the way the lowering maps an
+ * op (isa/lower_pe.c, isa/lower_vec.c): output channels on the PE columns (the parallelism factor
+ * PF), input channels on the rows, one moving chunk of at most max_moving pixels (one PSUM bank)
+ * per instruction, depthwise convolutions on the vector engine one tap at a time, DMA at the
+ * smaller of the HBM and the DMA-engine bandwidth. They are not meant to be right on their own:
+ * the per-kind linear model weighs them against the simulator's contributions. Because they carry
+ * the ceilings (⌈C_out/PF⌉, ⌈pixels/max_moving⌉, ...), the staircases of latency in channel counts
+ * are in the features, not left for the regression to discover.
+ *
+ * The fit: for each kind, ridge regression on standardised features (the constant unpenalised),
+ * λ from {1e-8, 1e-6, 1e-4, 1e-2, 1} × rows by 5-fold cross-validation (fold of row r: a
+ * splitmix64 hash of the seed and r, mod 5), ties to the smaller λ; then refit on all rows and
+ * convert the coefficients back to feature units. Normal equations solved by Cholesky; a feature
+ * that does not vary within the kind gets coefficient 0.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "est/est.h"
+#include "isa/lower.h"
+#include "sim/alloc.h"
+#include "sim/engine.h"
+
+const char *const est_feature_names[EST_NF] = {
+#define X(name, doc) #name,
+	EST_FEATURES(X)
+#undef X
+};
+const char *const est_feature_docs[EST_NF] = {
+#define X(name, doc) doc,
+	EST_FEATURES(X)
+#undef X
+};
+
+/* ---- op descriptors ---------------------------------------------------------------------- */
+
+static int is_conv(graph_op_type t)
+{
+	return t == GRAPH_OP_CONV2D || t == GRAPH_OP_CONV2D_BWD_DATA || t == GRAPH_OP_CONV2D_BWD_WEIGHT;
+}
+static int is_gemm(graph_op_type t)
+{
+	return t == GRAPH_OP_MATMUL || t == GRAPH_OP_MATMUL_BWD_DATA || t == GRAPH_OP_MATMUL_BWD_WEIGHT;
+}
+static int is_pool(graph_op_type t)
+{
+	return t == GRAPH_OP_MAXPOOL || t == GRAPH_OP_AVGPOOL || t == GRAPH_OP_GLOBAL_AVGPOOL;
+}
+
+void est_op_kind(est_op *o)
+{
+	const char *var = "";
+	if (strcmp(o->type, "conv2d") == 0) {
+		if (o->groups > 1 && o->groups == o->c_in)
+			var = ".dw";
+		else if (o->kh == 1 && o->kw == 1)
+			var = ".1x1";
+		else
+			var = ".kxk";
+	}
+	int act = o->act[0] != '\0' && strcmp(o->act, "none") != 0;
+	snprintf(o->kind, sizeof o->kind, "%s%s%s%s", o->type, var, act ? "+" : "", act ? o->act : "");
+}
+
+/* The same conventions as the `--ops` columns (docs/traces.md, traces/oprow.c). */
+void est_op_from_graph(const graph *g, size_t i, est_op *o)
+{
+	const graph_op *op = &g->ops[i];
+	memset(o, 0, sizeof *o);
+	snprintf(o->type, sizeof o->type, "%s", graph_op_names[op->type]);
+	snprintf(o->act, sizeof o->act, "%s", graph_act_names[op->a.activation]);
+	const graph_tensor *in0 = op->n_in ? &g->tensors[op->in[0]] : NULL;
+	const graph_tensor *out0 = op->n_out ? &g->tensors[op->out[0]] : NULL;
+	o->macs = (double)op->macs;
+	o->flops = (double)op->flops;
+	for (uint32_t j = 0; j < op->n_in; j++) {
+		const graph_tensor *t = &g->tensors[op->in[j]];
+		if (t->kind == GRAPH_WEIGHT)
+			o->weight_bytes += (double)t->bytes;
+		else
+			o->act_in_bytes += (double)t->bytes;
+	}
+	for (uint32_t j = 0; j < op->n_out; j++) {
+		o->act_out_bytes += (double)g->tensors[op->out[j]].bytes;
+		o->elems_out += (double)g->tensors[op->out[j]].elems;
+	}
+	if (is_gemm(op->type) && out0 && out0->rank >= 2) {
+		uint64_t b = 1;
+		for (uint32_t d = 0; d + 2 < out0->rank; d++)
+			b *= out0->shape[d];
+		o->batch = (double)b;
+		uint64_t m = out0->shape[out0->rank - 2], n = out0->shape[out0->rank - 1];
+		o->m = (double)m;
+		o->n = (double)n;
+		uint64_t bmn = b * m * n;
+		o->k = bmn ? (double)(op->macs / bmn) : 0;
+	}
+	if ((is_conv(op->type) || is_pool(op->type)) && op->n_in >= 1 && out0) {
+		const graph_tensor *x = in0, *y = out0, *w = NULL;
+		if (op->type == GRAPH_OP_CONV2D) {
+			w = op->n_in > 1 ? &g->tensors[op->in[1]] : NULL;
+		} else if (op->type == GRAPH_OP_CONV2D_BWD_DATA) {
+			y = in0;
+			w = op->n_in > 1 ? &g->tensors[op->in[1]] : NULL;
+			x = out0;
+		} else if (op->type == GRAPH_OP_CONV2D_BWD_WEIGHT) {
+			y = op->n_in > 1 ? &g->tensors[op->in[1]] : NULL;
+			w = out0;
+		}
+		if (x && y && x->rank == 4 && y->rank == 4) {
+			o->batch = (double)x->shape[0];
+			o->c_in = (double)x->shape[1];
+			o->h = (double)x->shape[2];
+			o->w = (double)x->shape[3];
+			o->c_out = (double)y->shape[1];
+			o->h_out = (double)y->shape[2];
+			o->w_out = (double)y->shape[3];
+		}
+		if (w && w->rank == 4) {
+			o->kh = (double)w->shape[2];
+			o->kw = (double)w->shape[3];
+		} else if (op->type == GRAPH_OP_GLOBAL_AVGPOOL && x && x->rank == 4) {
+			o->kh = (double)x->shape[2];
+			o->kw = (double)x->shape[3];
+		} else if (is_pool(op->type)) {
+			o->kh = op->a.kernel[0];
+			o->kw = op->a.kernel[1];
+		}
+		if (op->type != GRAPH_OP_GLOBAL_AVGPOOL) {
+			o->stride_h = op->a.stride[0];
+			o->stride_w = op->a.stride[1];
+		}
+		if (is_conv(op->type))
+			o->groups = op->a.groups;
+	}
+	o->end_ns = NAN;
+	est_op_kind(o);
+}
+
+/* ---- features ---------------------------------------------------------------------------- */
+
+static double cdiv(double a, double b) { return b > 0 ? ceil(a / b - 1e-9) : 0; }
+
+typedef struct est_parts {
+	double pe_ns, pe_tiles, vec_ns, act_ns, insts_ns, w_ns, in_ns, out_ns, desc_ns;
+} est_parts;
+
+static void est_parts_of(const chip *c, const est_op *o, est_parts *p)
+{
+	memset(p, 0, sizeof *p);
+	double es = o->elems_out > 0 ? o->act_out_bytes / o->elems_out : 2;
+	asim_dtype dt = es <= 1 ? ASIM_DT_FP8_E4M3 : es <= 2 ? ASIM_DT_BF16 : ASIM_DT_FP32;
+	double rate = c->pe.rate[dt] > 0 ? c->pe.rate[dt] : 1;
+	double pf = c->pe.cols, rows = c->pe.rows;
+	double mm = (double)c->pe.max_moving;
+	if (c->psum_bank_bytes / 4 > 0 && (double)(c->psum_bank_bytes / 4) < mm)
+		mm = (double)(c->psum_bank_bytes / 4);
+	double fold = c->pe.mode == CHIP_PE_SERIAL_FOLDS ? c->pe.fill_cycles + c->pe.drain_cycles : 0;
+	double vl = c->vector.lanes, vr = c->vector.elems_per_cycle * c->vector.clock_ghz;
+	double sl = c->scalar.lanes, sr = c->scalar.elems_per_cycle * c->scalar.clock_ghz;
+	double vfix = c->vector.fixed_cycles / c->vector.clock_ghz;
+	double bw = c->hbm.bandwidth_gb_per_s;
+	if (c->dma_gb_per_s > 0 && c->dma_gb_per_s < bw)
+		bw = c->dma_gb_per_s;
+	double b = o->batch > 0 ? o->batch : 1;
+	double passes = 0;
+	int conv = strcmp(o->type, "conv2d") == 0;
+	int dw = conv && o->groups > 1 && o->groups == o->c_in;
+	double pix = o->h_out * o->w_out, taps = o->kh * o->kw;
+	if (conv && !dw) {
+		double g = o->groups > 0 ? o->groups : 1;
+		double chunks = cdiv(pix, mm), mv = chunks > 0 ? pix / chunks : 0;
+		p->pe_tiles = b * g * cdiv(o->c_out / g, pf) * cdiv(o->c_in / g, rows) * taps * chunks;
+		double ii = mv > c->pe.min_ii_cycles ? mv : c->pe.min_ii_cycles;
+		p->pe_ns = p->pe_tiles * (ii / rate + fold) / c->pe.clock_ghz;
+		p->vec_ns = b * cdiv(o->c_out, vl) * pix / vr;
+		passes = b * g * cdiv(o->c_out / g, pf) * chunks;
+		p->desc_ns = b * (o->c_in + o->c_out);
+	} else if (dw) {
+		double chunks = cdiv(pix, mm);
+		p->vec_ns = b * cdiv(o->c_out, vl) * pix * taps / vr;
+		passes = b * cdiv(o->c_out, vl) * taps * chunks;
+		p->desc_ns = b * (o->c_in + o->c_out);
+	} else if (o->m > 0 && o->n > 0) {               /* GEMM */
+		double chunks = cdiv(o->m, mm), mv = chunks > 0 ? o->m / chunks : 0;
+		p->pe_tiles = b * cdiv(o->n, pf) * cdiv(o->k, rows) * chunks;
+		double ii = mv > c->pe.min_ii_cycles ? mv : c->pe.min_ii_cycles;
+		p->pe_ns = p->pe_tiles * (ii / rate + fold) / c->pe.clock_ghz;
+		p->vec_ns = b * cdiv(o->n, vl) * o->m / vr;
+		passes = b * cdiv(o->n, pf) * chunks;
+		p->desc_ns = b * (o->m + o->k);
+	} else if (o->c_in > 0) {                       /* pooling */
+		p->vec_ns = b * cdiv(o->c_in, vl) * o->h * o->w / vr;
+		passes = b * cdiv(o->c_in, vl) * (o->kh * o->kw > 0 && strcmp(o->type, "global_avgpool") != 0
+		                                  ? o->kh * o->kw : 1);
+		p->desc_ns = b * (o->c_in + o->c_out);
+	} else if (o->elems_out > 0 && strcmp(o->type, "reshape") != 0) {   /* elementwise, ... */
+		double in_el = o->act_in_bytes / es;
+		p->vec_ns = (in_el > o->elems_out ? in_el : o->elems_out) / (vl * vr);
+		passes = cdiv(o->elems_out, vl * mm) + 1;
+		p->desc_ns = cdiv(o->elems_out, mm);
+	}
+	if (o->act[0] && strcmp(o->act, "none") != 0 && o->elems_out > 0)
+		p->act_ns = o->elems_out / (sl * sr);
+	p->insts_ns = passes * vfix;
+	p->w_ns = o->weight_bytes / bw;
+	p->in_ns = o->act_in_bytes / bw;
+	p->out_ns = o->act_out_bytes / bw;
+	p->desc_ns *= c->dma.fixed_ns / (c->dma.engines > 0 ? c->dma.engines : 1);
+	if (strcmp(o->type, "reshape") == 0)
+		memset(p, 0, sizeof *p);              /* aliases its input: no instruction */
+}
+
+static double parts_compute(const est_parts *p) { return p->pe_ns + p->vec_ns + p->act_ns + p->insts_ns; }
+
+void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next, double f[EST_NF])
+{
+	est_parts p, q;
+	est_parts_of(c, o, &p);
+	f[EST_F_one] = 1;
+	f[EST_F_pe_ns] = p.pe_ns;
+	f[EST_F_pe_tiles] = p.pe_tiles;
+	f[EST_F_vec_ns] = p.vec_ns;
+	f[EST_F_act_ns] = p.act_ns;
+	f[EST_F_vec_insts_ns] = p.insts_ns;
+	f[EST_F_w_ns] = p.w_ns;
+	f[EST_F_in_ns] = p.in_ns;
+	f[EST_F_out_ns] = p.out_ns;
+	f[EST_F_desc_ns] = p.desc_ns;
+	double comp = parts_compute(&p), dma = p.w_ns + p.in_ns + p.out_ns;
+	f[EST_F_bound_ns] = comp > dma ? comp : dma;
+	double pc = 0;
+	if (prev) {
+		est_parts_of(c, prev, &q);
+		pc = parts_compute(&q);
+	}
+	f[EST_F_prev_compute_ns] = pc;
+	f[EST_F_w_exposed_ns] = p.w_ns > pc ? p.w_ns - pc : 0;
+	f[EST_F_next_w_ns] = 0;
+	if (next) {
+		est_parts_of(c, next, &q);
+		f[EST_F_next_w_ns] = q.w_ns;
+	}
+}
+
+/* ---- data sets --------------------------------------------------------------------------- */
+
+void est_data_init(est_data *d) { memset(d, 0, sizeof *d); }
+void est_data_fini(est_data *d)
+{
+	asim_free(d->ops);
+	asim_free(d->graph_start);
+	memset(d, 0, sizeof *d);
+}
+
+int est_data_begin_graph(est_data *d)
+{
+	if (asim_grow((void **)&d->graph_start, &d->gcap, d->n_graphs + 1, sizeof *d->graph_start))
+		return ASIM_ENOMEM;
+	d->graph_start[d->n_graphs++] = d->n;
+	return 0;
+}
+
+int est_data_push(est_data *d, const est_op *o)
+{
+	if (d->n_graphs == 0 && est_data_begin_graph(d))
+		return ASIM_ENOMEM;
+	if (asim_grow((void **)&d->ops, &d->cap, d->n + 1, sizeof *d->ops))
+		return ASIM_ENOMEM;
+	d->ops[d->n++] = *o;
+	return 0;
+}
+
+int est_simulate(const graph *g, const chip *c, double *total_ns, double *op_end, asim_err *e)
+{
+	isa_program p;
+	isa_program_init(&p);
+	engine_result r;
+	memset(&r, 0, sizeof r);
+	lower_opts lo = {0};
+	int rc = lower_graph(g, c, &lo, &p, e);
+	if (rc == 0)
+		rc = engine_run(c, &p, NULL, &r, e);
+	if (rc == 0) {
+		*total_ns = isa_ticks_to_ns(&r.clk, r.end);
+		if (op_end)
+			for (size_t i = 0; i < g->n_ops; i++)
+				op_end[i] = i < r.n_gops && r.gops[i].insts ? isa_ticks_to_ns(&r.clk, r.gops[i].end)
+				                                            : NAN;
+	}
+	engine_result_fini(&r);
+	isa_program_fini(&p);
+	return rc;
+}
+
+int est_simulate_isolated(const graph *g, size_t i, const chip *c, double *ns, asim_err *e)
+{
+	const graph_op *op = &g->ops[i];
+	graph_tensor t[GRAPH_MAX_IN + GRAPH_MAX_OUT];
+	uint32_t map_from[GRAPH_MAX_IN + GRAPH_MAX_OUT];
+	uint32_t nt = 0;
+	graph_op one = *op;
+	one.group = -1;
+	for (uint32_t j = 0; j < op->n_in + op->n_out; j++) {
+		int is_out = j >= op->n_in;
+		uint32_t src = is_out ? op->out[j - op->n_in] : op->in[j];
+		uint32_t k = 0;
+		while (k < nt && map_from[k] != src)
+			k++;
+		if (k == nt) {
+			map_from[nt] = src;
+			t[nt] = g->tensors[src];
+			if (is_out) {
+				t[nt].kind = GRAPH_OUTPUT;
+				t[nt].producer = 0;
+			} else {
+				if (t[nt].kind != GRAPH_WEIGHT)
+					t[nt].kind = GRAPH_INPUT;
+				t[nt].producer = -1;
+			}
+			nt++;
+		}
+		if (is_out)
+			one.out[j - op->n_in] = k;
+		else
+			one.in[j] = k;
+	}
+	graph sub;
+	memset(&sub, 0, sizeof sub);
+	sub.name = g->name;
+	sub.source = g->source;
+	sub.tensors = t;
+	sub.n_tensors = nt;
+	sub.ops = &one;
+	sub.n_ops = 1;
+	sub.total_macs = op->macs;
+	sub.total_flops = op->flops;
+	memcpy(sub.hash, g->hash, sizeof sub.hash);
+	return est_simulate(&sub, c, ns, NULL, e);
+}
+
+int est_data_add_graph(est_data *d, const graph *g, const chip *c, asim_err *e)
+{
+	double total;
+	double *end = asim_calloc(g->n_ops ? g->n_ops : 1, sizeof *end);
+	if (end == NULL)
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	int rc = est_simulate(g, c, &total, end, e);
+	if (rc == 0 && (rc = est_data_begin_graph(d)) != 0)
+		asim_errorf(e, rc, "out of memory");
+	for (size_t i = 0; rc == 0 && i < g->n_ops; i++) {
+		est_op o;
+		est_op_from_graph(g, i, &o);
+		o.end_ns = end[i];
+		if ((rc = est_data_push(d, &o)) != 0)
+			asim_errorf(e, rc, "out of memory");
+	}
+	if (rc == 0 && d->chip[0] == '\0')
+		snprintf(d->chip, sizeof d->chip, "%s", c->name);
+	asim_free(end);
+	return rc;
+}
+
+/* ---- fitting ----------------------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Solve (A) x = b for a symmetric positive definite p×p A (row-major, overwritten). 0 or -1. */
+static int chol_solve(double *A, double *b, int p)
+{
+	for (int j = 0; j < p; j++) {
+		double s = A[j * p + j];
+		for (int k = 0; k < j; k++)
+			s -= A[j * p + k] * A[j * p + k];
+		if (!(s > 0))
+			return -1;
+		double l = sqrt(s);
+		A[j * p + j] = l;
+		for (int i = j + 1; i < p; i++) {
+			double t = A[i * p + j];
+			for (int k = 0; k < j; k++)
+				t -= A[i * p + k] * A[j * p + k];
+			A[i * p + j] = t / l;
+		}
+	}
+	for (int i = 0; i < p; i++) {
+		double t = b[i];
+		for (int k = 0; k < i; k++)
+			t -= A[i * p + k] * b[k];
+		b[i] = t / A[i * p + i];
+	}
+	for (int i = p - 1; i >= 0; i--) {
+		double t = b[i];
+		for (int k = i + 1; k < p; k++)
+			t -= A[k * p + i] * b[k];
+		b[i] = t / A[i * p + i];
+	}
+	return 0;
+}
+
+/* Ridge on standardised columns `use` (count p) of X (n × EST_NF), rows with mask[r] != skip.
+ * Output: beta in standardised units (p entries) and intercept; returns 0 or -1. */
+typedef struct fit_ctx {
+	const double *X, *y;
+	size_t n;
+	int use[EST_NF], p;
+	double mu[EST_NF], sd[EST_NF], ymu;
+} fit_ctx;
+
+static int ridge(const fit_ctx *F, const unsigned char *fold, int skip, double lambda, double *beta,
+                 double *icpt)
+{
+	int p = F->p;
+	double A[EST_NF * EST_NF], b[EST_NF];
+	memset(A, 0, sizeof A);
+	memset(b, 0, sizeof b);
+	double ysum = 0, cnt = 0;
+	double xs[EST_NF];
+	memset(xs, 0, sizeof xs);
+	for (size_t r = 0; r < F->n; r++) {
+		if (fold && fold[r] == skip)
+			continue;
+		cnt += 1;
+		ysum += F->y[r];
+		for (int a = 0; a < p; a++)
+			xs[a] += (F->X[r * EST_NF + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]];
+	}
+	if (cnt < 1)
+		return -1;
+	double ym = ysum / cnt, xm[EST_NF];
+	for (int a = 0; a < p; a++)
+		xm[a] = xs[a] / cnt;
+	for (size_t r = 0; r < F->n; r++) {
+		if (fold && fold[r] == skip)
+			continue;
+		double z[EST_NF];
+		for (int a = 0; a < p; a++)
+			z[a] = (F->X[r * EST_NF + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]] - xm[a];
+		double yc = F->y[r] - ym;
+		for (int a = 0; a < p; a++) {
+			b[a] += z[a] * yc;
+			for (int c2 = 0; c2 <= a; c2++)
+				A[a * p + c2] += z[a] * z[c2];
+		}
+	}
+	for (int a = 0; a < p; a++) {
+		for (int c2 = 0; c2 < a; c2++)
+			A[c2 * p + a] = A[a * p + c2];
+		A[a * p + a] += lambda * cnt;
+	}
+	if (p > 0 && chol_solve(A, b, p) != 0)
+		return -1;
+	double ic = ym;
+	for (int a = 0; a < p; a++) {
+		beta[a] = b[a];
+		ic -= b[a] * xm[a];
+	}
+	*icpt = ic;
+	return 0;
+}
+
+static double ridge_eval(const fit_ctx *F, const double *beta, double icpt, size_t r)
+{
+	double s = icpt;
+	for (int a = 0; a < F->p; a++)
+		s += beta[a] * (F->X[r * EST_NF + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]];
+	return s;
+}
+
+/* Fit one kind on rows X (n × EST_NF), y. */
+static void fit_kind(est_kind *k, const double *X, const double *y, size_t n, uint64_t seed)
+{
+	static const double grid[] = {1e-8, 1e-6, 1e-4, 1e-2, 1};
+	fit_ctx F;
+	memset(&F, 0, sizeof F);
+	F.X = X;
+	F.y = y;
+	F.n = n;
+	k->rows = n;
+	for (int j = 0; j < EST_NF; j++) {
+		k->lo[j] = INFINITY;
+		k->hi[j] = -INFINITY;
+		k->coef[j] = 0;
+	}
+	for (size_t r = 0; r < n; r++)
+		for (int j = 0; j < EST_NF; j++) {
+			double v = X[r * EST_NF + j];
+			if (v < k->lo[j])
+				k->lo[j] = v;
+			if (v > k->hi[j])
+				k->hi[j] = v;
+		}
+	for (int j = 1; j < EST_NF; j++) {
+		double s = 0, s2 = 0;
+		for (size_t r = 0; r < n; r++)
+			s += X[r * EST_NF + j];
+		double mu = s / (double)n;
+		for (size_t r = 0; r < n; r++) {
+			double d = X[r * EST_NF + j] - mu;
+			s2 += d * d;
+		}
+		double sd = sqrt(s2 / (double)n);
+		if (sd > 1e-12 * (fabs(mu) + 1e-300) && sd > 0) {
+			F.use[F.p++] = j;
+			F.mu[j] = mu;
+			F.sd[j] = sd;
+		}
+	}
+	double beta[EST_NF], icpt = 0;
+	unsigned char *fold = n >= 10 ? asim_malloc(n) : NULL;
+	double best = INFINITY, lam = grid[2];
+	if (fold) {
+		for (size_t r = 0; r < n; r++)
+			fold[r] = (unsigned char)(splitmix64(seed ^ splitmix64(r)) % 5);
+		for (size_t gi = 0; gi < sizeof grid / sizeof grid[0]; gi++) {
+			double sse = 0;
+			int ok = 1;
+			for (int f = 0; f < 5 && ok; f++) {
+				if (ridge(&F, fold, f, grid[gi], beta, &icpt) != 0) {
+					ok = 0;
+					break;
+				}
+				for (size_t r = 0; r < n; r++)
+					if (fold[r] == f) {
+						double pr = ridge_eval(&F, beta, icpt, r);
+						if (pr < 0)
+							pr = 0;
+						sse += (pr - y[r]) * (pr - y[r]);
+					}
+			}
+			if (ok && sse < best) {
+				best = sse;
+				lam = grid[gi];
+			}
+		}
+		asim_free(fold);
+	}
+	k->lambda = lam;
+	while (ridge(&F, NULL, -1, k->lambda, beta, &icpt) != 0) {
+		if (k->lambda >= 1e6) {          /* degenerate: the mean */
+			F.p = 0;
+			ridge(&F, NULL, -1, 0, beta, &icpt);
+			break;
+		}
+		k->lambda *= 100;
+	}
+	k->coef[0] = icpt;
+	for (int a = 0; a < F.p; a++) {
+		int j = F.use[a];
+		k->coef[j] = beta[a] / F.sd[j];
+		k->coef[0] -= beta[a] * F.mu[j] / F.sd[j];
+	}
+}
+
+typedef struct kind_ix {
+	const char *name;
+	size_t row;
+} kind_ix;
+
+static int kind_ix_cmp(const void *a, const void *b)
+{
+	const kind_ix *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->row < y->row ? -1 : x->row > y->row);
+}
+
+int est_fit(const est_data *d, const chip *c, uint64_t seed, est_model *m, asim_err *e)
+{
+	memset(m, 0, sizeof *m);
+	if (d->n == 0)
+		return asim_errorf(e, ASIM_ESCHEMA, "no training rows");
+	double *X = asim_calloc(d->n, EST_NF * sizeof *X);
+	double *y = asim_calloc(d->n, sizeof *y);
+	double *Xs = asim_calloc(d->n, EST_NF * sizeof *Xs);
+	double *ys = asim_calloc(d->n, sizeof *ys);
+	kind_ix *ix = asim_calloc(d->n, sizeof *ix);
+	int rc = 0;
+	if (!X || !y || !Xs || !ys || !ix) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
+	double sxy = 0, sxx = 0;
+	for (size_t gi = 0; gi < d->n_graphs; gi++) {
+		size_t a = d->graph_start[gi], b = gi + 1 < d->n_graphs ? d->graph_start[gi + 1] : d->n;
+		double run = 0, fl = 0;
+		for (size_t i = a; i < b; i++) {
+			const est_op *o = &d->ops[i];
+			est_features(c, i > a ? &d->ops[i - 1] : NULL, o, i + 1 < b ? &d->ops[i + 1] : NULL,
+			             &X[i * EST_NF]);
+			double t = 0;
+			if (!isnan(o->end_ns)) {
+				t = o->end_ns > run ? o->end_ns - run : 0;
+				if (o->end_ns > run)
+					run = o->end_ns;
+			}
+			y[i] = t;
+			fl += o->flops;
+			ix[i].name = o->kind;
+			ix[i].row = i;
+		}
+		sxy += run * fl;
+		sxx += fl * fl;
+	}
+	m->flops_ns = sxx > 0 ? sxy / sxx : 0;
+	qsort(ix, d->n, sizeof *ix, kind_ix_cmp);
+	size_t nk = 1;
+	for (size_t i = 1; i < d->n; i++)
+		nk += strcmp(ix[i].name, ix[i - 1].name) != 0;
+	m->kinds = asim_calloc(nk + 1, sizeof *m->kinds);
+	if (!m->kinds) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
+	m->n_kinds = nk + 1;
+	snprintf(m->kinds[0].name, EST_KIND_MAX, "*");
+	fit_kind(&m->kinds[0], X, y, d->n, seed);
+	size_t k = 1;
+	for (size_t i = 0; i < d->n;) {
+		size_t j = i;
+		while (j < d->n && strcmp(ix[j].name, ix[i].name) == 0) {
+			memcpy(&Xs[(j - i) * EST_NF], &X[ix[j].row * EST_NF], EST_NF * sizeof *X);
+			ys[j - i] = y[ix[j].row];
+			j++;
+		}
+		snprintf(m->kinds[k].name, EST_KIND_MAX, "%s", ix[i].name);
+		fit_kind(&m->kinds[k], Xs, ys, j - i, seed);
+		k++;
+		i = j;
+	}
+	snprintf(m->chip, sizeof m->chip, "%s", c->name);
+	memcpy(m->chip_hash, c->hash, sizeof m->chip_hash);
+	m->seed = seed;
+	m->rows = d->n;
+	m->graphs = d->n_graphs;
+out:
+	asim_free(X);
+	asim_free(y);
+	asim_free(Xs);
+	asim_free(ys);
+	asim_free(ix);
+	if (rc)
+		est_model_fini(m);
+	return rc;
+}
+
+void est_model_fini(est_model *m)
+{
+	asim_free(m->kinds);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- prediction -------------------------------------------------------------------------- */
+
+const est_kind *est_model_find(const est_model *m, const char *kind)
+{
+	size_t lo = 1, hi = m->n_kinds;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->kinds[mid].name, kind);
+		if (c == 0)
+			return &m->kinds[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_op *ops, double *pred,
+                         unsigned char *oor)
+{
+	est_op *own = NULL;
+	if (ops == NULL) {
+		own = ops = asim_calloc(g->n_ops ? g->n_ops : 1, sizeof *ops);
+		if (ops == NULL)
+			return NAN;
+	}
+	for (size_t i = 0; i < g->n_ops; i++)
+		est_op_from_graph(g, i, &ops[i]);
+	double total = 0;
+	for (size_t i = 0; i < g->n_ops; i++) {
+		double f[EST_NF];
+		est_features(c, i ? &ops[i - 1] : NULL, &ops[i], i + 1 < g->n_ops ? &ops[i + 1] : NULL, f);
+		const est_kind *k = est_model_find(m, ops[i].kind);
+		int out = k == NULL;
+		if (k == NULL)
+			k = &m->kinds[0];
+		double s = 0;
+		for (int j = 0; j < EST_NF; j++) {
+			s += k->coef[j] * f[j];
+			if (f[j] < k->lo[j] || f[j] > k->hi[j])
+				out = 1;
+		}
+		if (s < 0)
+			s = 0;
+		pred[i] = s;
+		if (oor)
+			oor[i] = (unsigned char)out;
+		total += s;
+	}
+	asim_free(own);
+	return total;
+}
