@@ -404,20 +404,25 @@ static void lower_ctx_fini(lower_ctx *L)
 	asim_free(L->bank_dep);
 }
 
-static void lower_place(lower_ctx *L)
+uint64_t lower_hbm_place(const graph *g, uint64_t *addr)
 {
-	const graph *g = L->g;
+	uint64_t top = 0;
 	for (size_t t = 0; t < g->n_tensors; t++) {
 		int32_t pr = g->tensors[t].producer;
 		if (pr >= 0 && g->ops[pr].type == GRAPH_OP_RESHAPE) {
 			/* a reshape of a row-major tensor is the same bytes: alias, no instruction */
-			L->hbm_addr[t] = L->hbm_addr[g->ops[pr].in[0]];
+			addr[t] = addr[g->ops[pr].in[0]];
 			continue;
 		}
-		L->hbm_addr[t] = L->hbm_top;
-		L->hbm_top += lower_ceil(lower_max(g->tensors[t].bytes, 1), LOWER_HBM_ALIGN)
-		              * LOWER_HBM_ALIGN;
+		addr[t] = top;
+		top += lower_ceil(lower_max(g->tensors[t].bytes, 1), LOWER_HBM_ALIGN) * LOWER_HBM_ALIGN;
 	}
+	return top;
+}
+
+static void lower_place(lower_ctx *L)
+{
+	L->hbm_top = lower_hbm_place(L->g, L->hbm_addr);
 }
 
 static int lower_op(lower_ctx *L, const graph_op *op)

@@ -134,6 +134,12 @@ static inline uint64_t lower_budget(const lower_ctx *L) { return L->sbuf_budget;
 static inline uint64_t lower_ceil(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 static inline uint64_t lower_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t lower_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+/* functional mode: output `out` element index of dst element (p, i, j) = base + p·sp + i·s0 + j·s1 */
+static inline isa_oidx lower_oidx(uint8_t out, int64_t base, int64_t sp, int64_t s0, int64_t s1)
+{
+	isa_oidx o = { base, { sp, s0, s1 }, 1, out };
+	return o;
+}
 static inline const graph_tensor *lower_T(const lower_ctx *L, uint32_t t) { return &L->g->tensors[t]; }
 
 /* op families (lower_pe.c, lower_vec.c) */
