@@ -19,7 +19,9 @@
 #include "sim/alloc.h"
 #include "sim/chip.h"
 #include "sim/cli.h"
+#include "sim/datapath/sha256.h"
 #include "sim/engine.h"
+#include "sim/functional.h"
 #include "sim/graph.h"
 #include "sim/report.h"
 #include "traces/outfile.h"
@@ -27,6 +29,7 @@
 const char cmd_run_usage[] =
 "usage: accelsim run GRAPH.yaml|PROGRAM.s|PROGRAM.bin [--chip CHIP] [--summary FILE.json]\n"
 "                    [--seed N] [--top N]\n"
+"                    [--functional [--inputs DIR] [--outputs DIR] [--raw-bits] [--check-reference]]\n"
 "\n"
 "Simulate a graph (lowered to instructions for the chip) or a hand-written assembly program on\n"
 "one core of a chip and print a summary: latency (ns and core cycles), achieved vs peak FLOP/s,\n"
@@ -37,6 +40,14 @@ const char cmd_run_usage[] =
 "  --summary FILE.json  also write the summary as JSON (units in every key; docs/run.md)\n"
 "  --seed N             the run's seed (recorded in the summary; default: the chip's)\n"
 "  --top N              how many slowest ops to list (default 5, at most 64)\n"
+"  --functional         also execute the program's values with the datapath numerics (graphs\n"
+"                       only; docs/functional.md) and print a digest per output tensor\n"
+"  --inputs DIR         functional inputs and weights from DIR/<tensor>.npy (default: seeded\n"
+"                       uniform values in [-1, 1) from --seed)\n"
+"  --outputs DIR        write DIR/<output tensor>.npy (float32 values)\n"
+"  --raw-bits           ... as raw codes instead (uint16 / uint8; fp32 as float32 bits)\n"
+"  --check-reference    compare every computed tensor with the direct reference (exit 1 if\n"
+"                       one differs in a bit)\n"
 "\n"
 "A file ending in .s is assembly, a file starting with the program magic is a binary program\n"
 "(accelsim asm assemble), anything else is a graph. Exit status: 0 ok, 2 bad input or usage\n"
@@ -80,6 +91,63 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* --functional: values through the same program, then digests, files and the reference check */
+static int run_functional(const graph *g, const chip *c, const isa_program *p, uint64_t seed,
+                          const char *inputs, const char *outputs, int raw_bits, int check_ref,
+                          asim_err *e)
+{
+	func_vals fv, ref;
+	func_opts fo = {seed, FUNC_ORDER_PROGRAM};
+	memset(&ref, 0, sizeof ref);
+	int rc = func_vals_init(&fv, g, e);
+	if (rc)
+		return rc;
+	if (inputs)
+		rc = func_load_inputs(g, inputs, &fv, e);
+	else
+		func_random_inputs(g, seed, &fv);
+	if (rc == 0)
+		rc = func_run(g, c, p, &fo, &fv, e);
+	if (rc == 0 && outputs)
+		rc = func_write_outputs(g, outputs, &fv, raw_bits, e);
+	size_t ndiff_t = 0;
+	if (rc == 0 && check_ref && (rc = func_vals_init(&ref, g, e)) == 0) {
+		for (size_t t = 0; t < g->n_tensors; t++)
+			if (g->tensors[t].producer < 0)
+				memcpy(ref.v[t], fv.v[t], g->tensors[t].bytes);
+		rc = func_reference(g, c, &fo, &ref, e);
+	}
+	for (size_t t = 0; rc == 0 && t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->producer < 0 || (T->kind != GRAPH_OUTPUT && !check_ref))
+			continue;
+		char hex[65], esc[128];
+		dp_sha256_hex(fv.v[t], T->bytes, hex);
+		asim_escape(esc, sizeof esc, T->name);
+		hex[16] = '\0';
+		printf("functional %s '%s' %s [", T->kind == GRAPH_OUTPUT ? "output" : "tensor", esc,
+		       asim_dtype_names[T->dtype]);
+		for (uint32_t d = 0; d < T->rank; d++)
+			printf("%s%llu", d ? ", " : "", (unsigned long long)T->shape[d]);
+		printf("] sha256 %s", hex);
+		if (check_ref) {
+			uint64_t nd = 0, es = asim_dtype_bytes(T->dtype);
+			for (uint64_t i = 0; i < T->elems; i++)
+				nd += memcmp((char *)fv.v[t] + i * es, (char *)ref.v[t] + i * es, es) != 0;
+			printf(nd ? " reference: %llu of %llu elements differ" : " reference: bit-identical",
+			       (unsigned long long)nd, (unsigned long long)T->elems);
+			ndiff_t += nd != 0;
+		}
+		printf("\n");
+	}
+	if (rc == 0 && ndiff_t)
+		rc = asim_errorf(e, ASIM_ECHECK, "--check-reference: %zu tensors differ from the reference",
+		                 ndiff_t);
+	func_vals_fini(&fv);
+	func_vals_fini(&ref);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *cmd = "run";
@@ -89,7 +157,8 @@ int cmd_run(int argc, char **argv)
 	}
 	const char *in = NULL, *chipspec = NULL, *summary = NULL;
 	uint64_t seed = 0, top = 5;
-	int have_seed = 0;
+	int have_seed = 0, functional = 0, raw_bits = 0, check_ref = 0;
+	const char *inputs = NULL, *outputs = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--chip") == 0 || strcmp(a, "--summary") == 0 || strcmp(a, "--seed") == 0 ||
@@ -107,6 +176,16 @@ int cmd_run(int argc, char **argv)
 				have_seed = 1;
 			} else if (cli_parse_u64(v, &top) != 0 || top < 1 || top > 64)
 				return cli_usage_error(cmd, "--top needs a number from 1 to 64");
+		} else if (strcmp(a, "--inputs") == 0 || strcmp(a, "--outputs") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage_error(cmd, "%s needs a directory", a);
+			*(a[2] == 'i' ? &inputs : &outputs) = argv[++i];
+		} else if (strcmp(a, "--functional") == 0) {
+			functional = 1;
+		} else if (strcmp(a, "--raw-bits") == 0) {
+			raw_bits = 1;
+		} else if (strcmp(a, "--check-reference") == 0) {
+			check_ref = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(cmd_run_usage, stdout);
 			return 0;
@@ -122,6 +201,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (in == NULL)
 		return cli_usage_error(cmd, "missing GRAPH.yaml or PROGRAM.s");
+	if (!functional && (inputs || outputs || raw_bits || check_ref))
+		return cli_usage_error(cmd, "--inputs, --outputs, --raw-bits and --check-reference need "
+		                       "--functional");
+	if (raw_bits && !outputs)
+		return cli_usage_error(cmd, "--raw-bits needs --outputs");
 
 	asim_err e;
 	asim_err_init(&e);
@@ -162,11 +246,18 @@ int cmd_run(int argc, char **argv)
 			goto done;
 		have_graph = 1;
 		memcpy(hash, g.hash, sizeof hash);
+		if (functional && (rc = func_check_graph(&g, &e)) != 0)
+			goto done;
 		lower_opts lo = {0};
 		rc = lower_graph(&g, &c, &lo, &p, &e);
 	}
 	if (rc)
 		goto done;
+	if (functional && !have_graph) {
+		rc = asim_errorf(&e, ASIM_EUSAGE, "--functional needs a graph (the tensors it reads and "
+		                 "writes), not a program");
+		goto done;
+	}
 	if ((rc = engine_run(&c, &p, NULL, &r, &e)) != 0)
 		goto done;
 	{
@@ -194,6 +285,9 @@ int cmd_run(int argc, char **argv)
 		}
 		asim_free(names);
 	}
+	if (rc == 0 && functional)
+		rc = run_functional(&g, &c, &p, have_seed ? seed : c.num.seed, inputs, outputs, raw_bits,
+		                    check_ref, &e);
 done:
 	asim_free(buf);
 	engine_result_fini(&r);
