@@ -91,38 +91,48 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* --functional: values through the same program, then digests, files and the reference check */
-static int run_functional(const graph *g, const chip *c, const isa_program *p, uint64_t seed,
-                          const char *inputs, const char *outputs, int raw_bits, int check_ref,
+/* --functional: values through the same program, .npy files, the reference check. Runs before
+ * anything is printed, so a bad input file leaves no partial output. */
+typedef struct run_func {
+	func_vals fv, ref;
+	int check_ref;
+} run_func;
+
+static int run_functional(run_func *F, const graph *g, const chip *c, const isa_program *p,
+                          uint64_t seed, const char *inputs, const char *outputs, int raw_bits,
                           asim_err *e)
 {
-	func_vals fv, ref;
 	func_opts fo = {seed, FUNC_ORDER_PROGRAM};
-	memset(&ref, 0, sizeof ref);
-	int rc = func_vals_init(&fv, g, e);
+	int rc = func_vals_init(&F->fv, g, e);
 	if (rc)
 		return rc;
 	if (inputs)
-		rc = func_load_inputs(g, inputs, &fv, e);
+		rc = func_load_inputs(g, inputs, &F->fv, e);
 	else
-		func_random_inputs(g, seed, &fv);
+		func_random_inputs(g, seed, &F->fv);
 	if (rc == 0)
-		rc = func_run(g, c, p, &fo, &fv, e);
-	if (rc == 0 && outputs)
-		rc = func_write_outputs(g, outputs, &fv, raw_bits, e);
-	size_t ndiff_t = 0;
-	if (rc == 0 && check_ref && (rc = func_vals_init(&ref, g, e)) == 0) {
+		rc = func_run(g, c, p, &fo, &F->fv, e);
+	if (rc == 0 && F->check_ref && (rc = func_vals_init(&F->ref, g, e)) == 0) {
 		for (size_t t = 0; t < g->n_tensors; t++)
 			if (g->tensors[t].producer < 0)
-				memcpy(ref.v[t], fv.v[t], g->tensors[t].bytes);
-		rc = func_reference(g, c, &fo, &ref, e);
+				memcpy(F->ref.v[t], F->fv.v[t], g->tensors[t].bytes);
+		rc = func_reference(g, c, &fo, &F->ref, e);
 	}
-	for (size_t t = 0; rc == 0 && t < g->n_tensors; t++) {
+	if (rc == 0 && outputs)
+		rc = func_write_outputs(g, outputs, &F->fv, raw_bits, e);
+	return rc;
+}
+
+/* one line per output (every computed tensor with --check-reference); 1 if one differs */
+static int print_functional(const run_func *F, const graph *g)
+{
+	size_t ndiff = 0;
+	for (size_t t = 0; t < g->n_tensors; t++) {
 		const graph_tensor *T = &g->tensors[t];
-		if (T->producer < 0 || (T->kind != GRAPH_OUTPUT && !check_ref))
+		if (T->producer < 0 || (T->kind != GRAPH_OUTPUT && !F->check_ref))
 			continue;
 		char hex[65], esc[128];
-		dp_sha256_hex(fv.v[t], T->bytes, hex);
+		dp_sha256_hex(F->fv.v[t], T->bytes, hex);
 		asim_escape(esc, sizeof esc, T->name);
 		hex[16] = '\0';
 		printf("functional %s '%s' %s [", T->kind == GRAPH_OUTPUT ? "output" : "tensor", esc,
@@ -130,22 +140,20 @@ static int run_functional(const graph *g, const chip *c, const isa_program *p, u
 		for (uint32_t d = 0; d < T->rank; d++)
 			printf("%s%llu", d ? ", " : "", (unsigned long long)T->shape[d]);
 		printf("] sha256 %s", hex);
-		if (check_ref) {
+		if (F->check_ref) {
 			uint64_t nd = 0, es = asim_dtype_bytes(T->dtype);
 			for (uint64_t i = 0; i < T->elems; i++)
-				nd += memcmp((char *)fv.v[t] + i * es, (char *)ref.v[t] + i * es, es) != 0;
-			printf(nd ? " reference: %llu of %llu elements differ" : " reference: bit-identical",
-			       (unsigned long long)nd, (unsigned long long)T->elems);
-			ndiff_t += nd != 0;
+				nd += memcmp((char *)F->fv.v[t] + i * es, (char *)F->ref.v[t] + i * es, es) != 0;
+			if (nd)
+				printf(" reference: %llu of %llu elements differ", (unsigned long long)nd,
+				       (unsigned long long)T->elems);
+			else
+				printf(" reference: bit-identical");
+			ndiff += nd != 0;
 		}
 		printf("\n");
 	}
-	if (rc == 0 && ndiff_t)
-		rc = asim_errorf(e, ASIM_ECHECK, "--check-reference: %zu tensors differ from the reference",
-		                 ndiff_t);
-	func_vals_fini(&fv);
-	func_vals_fini(&ref);
-	return rc;
+	return ndiff != 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -222,6 +230,9 @@ int cmd_run(int argc, char **argv)
 	const char *kind = "program";
 	graph g;
 	memset(&g, 0, sizeof g);
+	run_func F;
+	memset(&F, 0, sizeof F);
+	F.check_ref = check_ref;
 	int rc = read_all(in, &buf, &len, &e);
 	if (rc)
 		goto done;
@@ -258,6 +269,9 @@ int cmd_run(int argc, char **argv)
 		                 "writes), not a program");
 		goto done;
 	}
+	if (functional && (rc = run_functional(&F, &g, &c, &p, have_seed ? seed : c.num.seed, inputs,
+	                                       outputs, raw_bits, &e)) != 0)
+		goto done;
 	if ((rc = engine_run(&c, &p, NULL, &r, &e)) != 0)
 		goto done;
 	{
@@ -285,10 +299,12 @@ int cmd_run(int argc, char **argv)
 		}
 		asim_free(names);
 	}
-	if (rc == 0 && functional)
-		rc = run_functional(&g, &c, &p, have_seed ? seed : c.num.seed, inputs, outputs, raw_bits,
-		                    check_ref, &e);
+	if (rc == 0 && functional && print_functional(&F, &g))
+		rc = asim_errorf(&e, ASIM_ECHECK, "--check-reference: the functional values differ from "
+		                 "the reference");
 done:
+	func_vals_fini(&F.fv);
+	func_vals_fini(&F.ref);
 	asim_free(buf);
 	engine_result_fini(&r);
 	isa_program_fini(&p);

@@ -256,9 +256,11 @@ int func_load_inputs(const graph *g, const char *dir, func_vals *fv, asim_err *e
 		dp_npy a;
 		int rc = dp_npy_read(path, &a, e);
 		asim_free(path);
-		if (rc == ASIM_ENOENT)
+		if (rc == ASIM_ENOENT) {
+			asim_err_init(e);
 			return asim_errorf(e, ASIM_ENOENT, "%s: cannot open the values of %s '%s'", pesc,
 			                   T->kind == GRAPH_INPUT ? "input" : "weight", esc);
+		}
 		if (rc)
 			return rc;
 		int same = a.ndim == T->rank;
