@@ -264,7 +264,9 @@ void lower_psum_alloc(lower_ctx *L, lower_buf *b)
 	L->live[L->nlive++] = b;
 }
 
-static void lower_release_all(lower_ctx *L)
+/* Merge the live buffers' last accesses into the SBUF chunks / PSUM banks they covered and free
+ * them. Called by each op family before it returns: the buffers are its locals. */
+void lower_release(lower_ctx *L)
 {
 	for (uint32_t i = 0; i < L->nlive; i++) {
 		lower_buf *b = L->live[i];
@@ -464,7 +466,11 @@ int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program 
 		for (size_t i = 0; i < g->n_ops && rc == 0; i++) {
 			L.gop = (uint32_t)i;
 			rc = lower_op(&L, &g->ops[i]);
-			lower_release_all(&L);
+			/* the op released its buffers (its locals); after a failure they are gone unread */
+			ASIM_ASSERT(rc != 0 || L.nlive == 0);
+			L.nlive = 0;
+			L.op_sbuf = 0;
+			L.op_banks = 0;
 			if (rc == 0)
 				rc = L.rc;
 		}

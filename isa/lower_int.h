@@ -111,6 +111,9 @@ isa_inst lower_inst(isa_opcode op);
 /* buffers: allocation asserts capacity; all are released at the op's end */
 void lower_sbuf_alloc(lower_ctx *L, lower_buf *b, uint64_t bytes);
 void lower_psum_alloc(lower_ctx *L, lower_buf *b);   /* one bank */
+/* Release every buffer of the op (merging their last accesses into the chunks/banks): each op
+ * family calls it before returning, since its lower_buf values are locals. */
+void lower_release(lower_ctx *L);
 /* Start a new generation of contents: returns the dependencies its writers must wait for. */
 lower_dep lower_buf_fill(lower_buf *b);
 /* Record a writer/reader token set. */

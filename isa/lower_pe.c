@@ -296,6 +296,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			}
 		}
 	}
+	lower_release(L);       /* before the buffers (locals) go out of scope */
 	return 0;
 }
 
@@ -585,6 +586,7 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 					}
 				}
 	}
+	lower_release(L);
 	return 0;
 }
 
@@ -701,6 +703,7 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 					}
 				}
 	}
+	lower_release(L);
 	return 0;
 }
 
@@ -808,6 +811,7 @@ static int cv_bwd_weight(lower_ctx *L, const cv_desc *v)
 						lower_store(L, v->ty, &dst, &src, o);
 					}
 				}
+	lower_release(L);
 	return 0;
 }
 

@@ -249,6 +249,7 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 		}
 		base += rows * f;
 	}
+	lower_release(L);       /* before the buffers (locals) go out of scope */
 	return 0;
 }
 
@@ -366,6 +367,7 @@ int lower_rowwise_op(lower_ctx *L, const graph_op *op)
 		if (inner > 1 && rn < rp)
 			r0 -= rp - rn;            /* the loop adds rp: continue right after this tile */
 	}
+	lower_release(L);
 	return 0;
 }
 
@@ -413,6 +415,7 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 			isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + p0 * esy, pn, esy, 1, esy, 1, 0);
 			lower_store(L, ty, &dst, &o, &ob);
 		}
+		lower_release(L);
 		return 0;
 	}
 	uint64_t KH = op->a.kernel[0] ? op->a.kernel[0] : 1, KW = op->a.kernel[1] ? op->a.kernel[1] : 1;
@@ -482,6 +485,7 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 				                          OH * OW * esy, (uint32_t)cc, esy, (uint32_t)rr, OW * esy);
 				lower_store(L, ty, &dst, &oa, o);
 			}
+	lower_release(L);
 	return 0;
 }
 
@@ -534,6 +538,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 			        L->hbm_addr[ty] + at * es, orow * es, outer, run, buf, fmax, &slot);
 			at += run;
 		}
+		lower_release(L);
 		return 0;
 	}
 	if (op->type == GRAPH_OP_EMBEDDING) {
@@ -571,6 +576,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (r0 * D + d0) * es, rn, D * es, n, es, 1, 0);
 				lower_store(L, ty, &o, &g.dst, b);
 			}
+		lower_release(L);
 		return 0;
 	}
 	/* transpose by `perm` */
@@ -610,6 +616,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 					isa_ap dd = lower_ap_hbm(X->dtype, L->hbm_addr[ty] + ((b * C + c0) * R + r0) * es, cn, R * es, rn, es, 1, 0);
 					lower_store(L, ty, &dd, &tr.dst, o);
 				}
+		lower_release(L);
 		return 0;
 	}
 	/* general permutation: each output row (last dim) is a strided run of the input; rows of the
@@ -629,5 +636,6 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 		mv_rows(L, tx, L->hbm_addr[tx] + off * es, ss * es, sl * es, ty,
 		        L->hbm_addr[ty] + o * sec * last * es, last * es, sec, last, buf, fmax, &slot);
 	}
+	lower_release(L);
 	return 0;
 }
