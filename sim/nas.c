@@ -683,8 +683,8 @@ int nas_sample(const nas_spec *s, uint64_t seed, uint64_t cand, nas_candidate *c
 	if (rej[REJ_INVALID])
 		snprintf(inv, sizeof inv, "; first invalid: %s", first_invalid);
 	return asim_error_at(e, ASIM_ERANGE, s->file, s->cons_line, s->cons_col,
-	                     "candidate %" PRIu64 ": no architecture satisfies the constraints in %u attempts "
-	                     "(%" PRIu64 " above max_macs, %" PRIu64 " below min_macs, %" PRIu64 " above "
+	                     "candidate %" PRIu64 ": none of %u attempts gave an architecture that loads and "
+	                     "meets the constraints (%" PRIu64 " above max_macs, %" PRIu64 " below min_macs, %" PRIu64 " above "
 	                     "max_params, %" PRIu64 " below min_params, %" PRIu64 " invalid%s): the space is "
 	                     "empty or the constraints too tight (or raise max_attempts)", cand,
 	                     s->max_attempts, rej[REJ_MACS_HIGH], rej[REJ_MACS_LOW], rej[REJ_PARAMS_HIGH],
