@@ -28,9 +28,12 @@
 #include "sim/alloc.h"
 #include "sim/engine.h"
 
-const char *const est_feature_names[EST_NF] = {
+const char *const est_feature_names[EST_NX] = {
 #define X(name, doc) #name,
 	EST_FEATURES(X)
+#undef X
+#define X(name) #name,
+	EST_RAW(X)
 #undef X
 };
 const char *const est_feature_docs[EST_NF] = {
@@ -220,8 +223,12 @@ static void est_parts_of(const chip *c, const est_op *o, est_parts *p)
 
 static double parts_compute(const est_parts *p) { return p->pe_ns + p->vec_ns + p->act_ns + p->insts_ns; }
 
-void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next, double f[EST_NF])
+void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next, double f[EST_NX])
 {
+	double *raw = f + EST_NF;
+#define X(name) raw[EST_R_##name] = o->name;
+	EST_RAW(X)
+#undef X
 	est_parts p, q;
 	est_parts_of(c, o, &p);
 	f[EST_F_one] = 1;
@@ -436,7 +443,7 @@ static int ridge(const fit_ctx *F, const unsigned char *fold, int skip, double l
 		cnt += 1;
 		ysum += F->y[r];
 		for (int a = 0; a < p; a++)
-			xs[a] += (F->X[r * EST_NF + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]];
+			xs[a] += (F->X[r * EST_NX + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]];
 	}
 	if (cnt < 1)
 		return -1;
@@ -448,7 +455,7 @@ static int ridge(const fit_ctx *F, const unsigned char *fold, int skip, double l
 			continue;
 		double z[EST_NF];
 		for (int a = 0; a < p; a++)
-			z[a] = (F->X[r * EST_NF + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]] - xm[a];
+			z[a] = (F->X[r * EST_NX + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]] - xm[a];
 		double yc = F->y[r] - ym;
 		for (int a = 0; a < p; a++) {
 			b[a] += z[a] * yc;
@@ -476,12 +483,216 @@ static double ridge_eval(const fit_ctx *F, const double *beta, double icpt, size
 {
 	double s = icpt;
 	for (int a = 0; a < F->p; a++)
-		s += beta[a] * (F->X[r * EST_NF + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]];
+		s += beta[a] * (F->X[r * EST_NX + F->use[a]] - F->mu[F->use[a]]) / F->sd[F->use[a]];
 	return s;
 }
 
-/* Fit one kind on rows X (n × EST_NF), y. */
-static void fit_kind(est_kind *k, const double *X, const double *y, size_t n, uint64_t seed)
+
+/* ---- gradient-boosted trees on the residual ------------------------------------------------
+ *
+ * Least-squares boosting: EST_TREES trees of depth ≤ EST_DEPTH, shrinkage EST_SHRINK, leaves of
+ * at least EST_MIN_LEAF rows. Candidate thresholds per feature: midpoints between consecutive
+ * distinct values when there are at most EST_BINS of them, else the midpoints at EST_BINS
+ * quantiles; rows are binned once, and a node's best split comes from per-bin sums (O(rows ×
+ * features) per level). Ties between equal gains go to the lower feature, then the lower
+ * threshold: deterministic. */
+#define EST_TREES 120
+#define EST_DEPTH 5
+#define EST_SHRINK 0.2
+#define EST_MIN_LEAF 3
+#define EST_BINS 64
+
+double est_kind_eval(const est_kind *k, const double *f)
+{
+	double s = 0;
+	for (int j = 0; j < EST_NF; j++)
+		s += k->coef[j] * f[j];
+	for (uint32_t t = 0; t < k->n_trees; t++) {
+		const est_node *nd = &k->nodes[k->roots[t]];
+		while (nd->feat >= 0)
+			nd = &k->nodes[f[nd->feat] <= nd->thr ? nd->left : nd->right];
+		s += nd->value;
+	}
+	return s < 0 ? 0 : s;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+typedef struct gb_ctx {
+	size_t n;
+	int nthr[EST_NX];
+	double thr[EST_NX][EST_BINS];
+	unsigned char *bin;       /* n × EST_NX */
+	double *res;              /* residuals */
+	size_t *idx, *tmp;
+	est_node *nodes;
+	size_t n_nodes, cap;
+	int oom;
+} gb_ctx;
+
+static int32_t gb_node(gb_ctx *G, size_t *rows, size_t nr, int depth)
+{
+	if (asim_grow((void **)&G->nodes, &G->cap, G->n_nodes + 1, sizeof *G->nodes)) {
+		G->oom = 1;
+		return 0;
+	}
+	int32_t me = (int32_t)G->n_nodes++;
+	double sum = 0;
+	for (size_t i = 0; i < nr; i++)
+		sum += G->res[rows[i]];
+	est_node leaf = {-1, -1, -1, 0, nr ? EST_SHRINK * sum / (double)nr : 0};
+	G->nodes[me] = leaf;
+	if (depth >= EST_DEPTH || nr < 2 * EST_MIN_LEAF)
+		return me;
+	double base = nr ? sum * sum / (double)nr : 0, best = base * (1 + 1e-12) + 1e-9;
+	int bf = -1, bt = -1;
+	double hs[EST_BINS + 1];
+	size_t hc[EST_BINS + 1];
+	for (int f = 1; f < EST_NX; f++) {
+		if (G->nthr[f] == 0)
+			continue;
+		memset(hs, 0, sizeof hs);
+		memset(hc, 0, sizeof hc);
+		for (size_t i = 0; i < nr; i++) {
+			unsigned b = G->bin[rows[i] * EST_NX + f];
+			hs[b] += G->res[rows[i]];
+			hc[b]++;
+		}
+		double ls = 0;
+		size_t lc = 0;
+		for (int t = 0; t < G->nthr[f]; t++) {      /* left: bins 0..t */
+			ls += hs[t];
+			lc += hc[t];
+			size_t rc = nr - lc;
+			if (lc < EST_MIN_LEAF || rc < EST_MIN_LEAF)
+				continue;
+			double rs = sum - ls;
+			double gain = ls * ls / (double)lc + rs * rs / (double)rc;
+			if (gain > best) {
+				best = gain;
+				bf = f;
+				bt = t;
+			}
+		}
+	}
+	if (bf < 0)
+		return me;
+	size_t nl = 0, nrr = 0;
+	for (size_t i = 0; i < nr; i++) {
+		if (G->bin[rows[i] * EST_NX + bf] <= bt)
+			rows[nl++] = rows[i];
+		else
+			G->tmp[nrr++] = rows[i];
+	}
+	memcpy(rows + nl, G->tmp, nrr * sizeof *rows);
+	int32_t l = gb_node(G, rows, nl, depth + 1);
+	int32_t r = gb_node(G, rows + nl, nrr, depth + 1);
+	if (G->oom)
+		return me;
+	G->nodes[me].feat = bf;
+	G->nodes[me].thr = G->thr[bf][bt];
+	G->nodes[me].left = l;
+	G->nodes[me].right = r;
+	return me;
+}
+
+static int gb_fit(est_kind *k, const double *X, const double *y, size_t n)
+{
+	gb_ctx *G = asim_calloc(1, sizeof *G);
+	double *col = asim_calloc(n ? n : 1, sizeof *col);
+	int rc = -1;
+	if (G == NULL || col == NULL)
+		goto out;
+	G->n = n;
+	G->bin = asim_calloc(n ? n : 1, EST_NX);
+	G->res = asim_calloc(n ? n : 1, sizeof *G->res);
+	G->idx = asim_calloc(n ? n : 1, sizeof *G->idx);
+	G->tmp = asim_calloc(n ? n : 1, sizeof *G->tmp);
+	k->roots = asim_calloc(EST_TREES, sizeof *k->roots);
+	if (!G->bin || !G->res || !G->idx || !G->tmp || !k->roots)
+		goto out;
+	for (int f = 1; f < EST_NX; f++) {
+		for (size_t r = 0; r < n; r++)
+			col[r] = X[r * EST_NX + f];
+		qsort(col, n, sizeof *col, cmp_dbl);
+		size_t u = 0;
+		for (size_t r = 0; r < n; r++)
+			if (u == 0 || col[r] != col[u - 1])
+				col[u++] = col[r];
+		int nt = 0;
+		if (u > 1) {
+			size_t steps = u - 1 <= EST_BINS ? u - 1 : EST_BINS;
+			for (size_t s = 0; s < steps; s++) {
+				size_t at = u - 1 <= EST_BINS ? s : (s * (u - 1)) / steps;
+				double t = col[at] + (col[at + 1] - col[at]) / 2;
+				if (nt == 0 || t > G->thr[f][nt - 1])
+					G->thr[f][nt++] = t;
+			}
+		}
+		G->nthr[f] = nt;
+		for (size_t r = 0; r < n; r++) {
+			double v = X[r * EST_NX + f];
+			int lo = 0, hi = nt;              /* first threshold >= v */
+			while (lo < hi) {
+				int mid = (lo + hi) / 2;
+				if (G->thr[f][mid] < v)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			G->bin[r * EST_NX + f] = (unsigned char)lo;
+		}
+	}
+	for (size_t r = 0; r < n; r++) {
+		double s = 0;
+		for (int j = 0; j < EST_NF; j++)
+			s += k->coef[j] * X[r * EST_NX + j];
+		G->res[r] = y[r] - s;
+	}
+	for (uint32_t t = 0; t < EST_TREES; t++) {
+		for (size_t r = 0; r < n; r++)
+			G->idx[r] = r;
+		size_t first = G->n_nodes;
+		gb_node(G, G->idx, n, 0);
+		if (G->oom)
+			goto out;
+		k->roots[t] = (uint32_t)first;
+		k->n_trees = t + 1;
+		for (size_t r = 0; r < n; r++) {
+			const est_node *nd = &G->nodes[first];
+			while (nd->feat >= 0)
+				nd = &G->nodes[X[r * EST_NX + nd->feat] <= nd->thr ? nd->left : nd->right];
+			G->res[r] -= nd->value;
+		}
+	}
+	k->nodes = G->nodes;
+	k->n_nodes = G->n_nodes;
+	G->nodes = NULL;
+	rc = 0;
+out:
+	if (G) {
+		asim_free(G->bin);
+		asim_free(G->res);
+		asim_free(G->idx);
+		asim_free(G->tmp);
+		asim_free(G->nodes);
+	}
+	asim_free(G);
+	asim_free(col);
+	if (rc) {
+		asim_free(k->roots);
+		k->roots = NULL;
+		k->n_trees = 0;
+	}
+	return rc;
+}
+
+/* Fit one kind on rows X (n × EST_NX), y. */
+static int fit_kind(est_kind *k, const double *X, const double *y, size_t n, uint64_t seed)
 {
 	static const double grid[] = {1e-8, 1e-6, 1e-4, 1e-2, 1};
 	fit_ctx F;
@@ -490,14 +701,15 @@ static void fit_kind(est_kind *k, const double *X, const double *y, size_t n, ui
 	F.y = y;
 	F.n = n;
 	k->rows = n;
-	for (int j = 0; j < EST_NF; j++) {
+	for (int j = 0; j < EST_NX; j++) {
 		k->lo[j] = INFINITY;
 		k->hi[j] = -INFINITY;
-		k->coef[j] = 0;
+		if (j < EST_NF)
+			k->coef[j] = 0;
 	}
 	for (size_t r = 0; r < n; r++)
-		for (int j = 0; j < EST_NF; j++) {
-			double v = X[r * EST_NF + j];
+		for (int j = 0; j < EST_NX; j++) {
+			double v = X[r * EST_NX + j];
 			if (v < k->lo[j])
 				k->lo[j] = v;
 			if (v > k->hi[j])
@@ -506,10 +718,10 @@ static void fit_kind(est_kind *k, const double *X, const double *y, size_t n, ui
 	for (int j = 1; j < EST_NF; j++) {
 		double s = 0, s2 = 0;
 		for (size_t r = 0; r < n; r++)
-			s += X[r * EST_NF + j];
+			s += X[r * EST_NX + j];
 		double mu = s / (double)n;
 		for (size_t r = 0; r < n; r++) {
-			double d = X[r * EST_NF + j] - mu;
+			double d = X[r * EST_NX + j] - mu;
 			s2 += d * d;
 		}
 		double sd = sqrt(s2 / (double)n);
@@ -563,6 +775,7 @@ static void fit_kind(est_kind *k, const double *X, const double *y, size_t n, ui
 		k->coef[j] = beta[a] / F.sd[j];
 		k->coef[0] -= beta[a] * F.mu[j] / F.sd[j];
 	}
+	return gb_fit(k, X, y, n);
 }
 
 typedef struct kind_ix {
@@ -582,9 +795,9 @@ int est_fit(const est_data *d, const chip *c, uint64_t seed, est_model *m, asim_
 	memset(m, 0, sizeof *m);
 	if (d->n == 0)
 		return asim_errorf(e, ASIM_ESCHEMA, "no training rows");
-	double *X = asim_calloc(d->n, EST_NF * sizeof *X);
+	double *X = asim_calloc(d->n, EST_NX * sizeof *X);
 	double *y = asim_calloc(d->n, sizeof *y);
-	double *Xs = asim_calloc(d->n, EST_NF * sizeof *Xs);
+	double *Xs = asim_calloc(d->n, EST_NX * sizeof *Xs);
 	double *ys = asim_calloc(d->n, sizeof *ys);
 	kind_ix *ix = asim_calloc(d->n, sizeof *ix);
 	int rc = 0;
@@ -599,7 +812,7 @@ int est_fit(const est_data *d, const chip *c, uint64_t seed, est_model *m, asim_
 		for (size_t i = a; i < b; i++) {
 			const est_op *o = &d->ops[i];
 			est_features(c, i > a ? &d->ops[i - 1] : NULL, o, i + 1 < b ? &d->ops[i + 1] : NULL,
-			             &X[i * EST_NF]);
+			             &X[i * EST_NX]);
 			double t = 0;
 			if (!isnan(o->end_ns)) {
 				t = o->end_ns > run ? o->end_ns - run : 0;
@@ -626,17 +839,23 @@ int est_fit(const est_data *d, const chip *c, uint64_t seed, est_model *m, asim_
 	}
 	m->n_kinds = nk + 1;
 	snprintf(m->kinds[0].name, EST_KIND_MAX, "*");
-	fit_kind(&m->kinds[0], X, y, d->n, seed);
+	if (fit_kind(&m->kinds[0], X, y, d->n, seed) != 0) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
 	size_t k = 1;
 	for (size_t i = 0; i < d->n;) {
 		size_t j = i;
 		while (j < d->n && strcmp(ix[j].name, ix[i].name) == 0) {
-			memcpy(&Xs[(j - i) * EST_NF], &X[ix[j].row * EST_NF], EST_NF * sizeof *X);
+			memcpy(&Xs[(j - i) * EST_NX], &X[ix[j].row * EST_NX], EST_NX * sizeof *X);
 			ys[j - i] = y[ix[j].row];
 			j++;
 		}
 		snprintf(m->kinds[k].name, EST_KIND_MAX, "%s", ix[i].name);
-		fit_kind(&m->kinds[k], Xs, ys, j - i, seed);
+		if (fit_kind(&m->kinds[k], Xs, ys, j - i, seed) != 0) {
+			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+			goto out;
+		}
 		k++;
 		i = j;
 	}
@@ -658,6 +877,10 @@ out:
 
 void est_model_fini(est_model *m)
 {
+	for (size_t k = 0; m->kinds && k < m->n_kinds; k++) {
+		asim_free(m->kinds[k].roots);
+		asim_free(m->kinds[k].nodes);
+	}
 	asim_free(m->kinds);
 	memset(m, 0, sizeof *m);
 }
@@ -693,18 +916,16 @@ double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_
 		est_op_from_graph(g, i, &ops[i]);
 	double total = 0;
 	for (size_t i = 0; i < g->n_ops; i++) {
-		double f[EST_NF];
+		double f[EST_NX];
 		est_features(c, i ? &ops[i - 1] : NULL, &ops[i], i + 1 < g->n_ops ? &ops[i + 1] : NULL, f);
 		const est_kind *k = est_model_find(m, ops[i].kind);
 		int out = k == NULL;
 		if (k == NULL)
 			k = &m->kinds[0];
-		double s = 0;
-		for (int j = 0; j < EST_NF; j++) {
-			s += k->coef[j] * f[j];
+		double s = est_kind_eval(k, f);
+		for (int j = 0; j < EST_NX; j++)
 			if (f[j] < k->lo[j] || f[j] > k->hi[j])
 				out = 1;
-		}
 		if (s < 0)
 			s = 0;
 		pred[i] = s;

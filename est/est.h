@@ -22,7 +22,9 @@
  * Op kind: the op type, a variant for convolutions (dw: depthwise, 1x1, kxk: spatial) and the
  * fused activation, e.g. "conv2d.dw+relu6". Each kind gets a ridge regression in the features
  * (coefficients in ns per feature unit), its ridge strength chosen by 5-fold cross-validation
- * whose fold assignment derives from the seed; a pooled model ("*") serves kinds never seen.
+ * whose fold assignment derives from the seed, plus gradient-boosted regression trees on its
+ * residual that split on the features and the raw dimensions (the tiling corners the linear
+ * part misses); a pooled model ("*") serves kinds never seen.
  *
  * Units: times in ns (double), sizes in bytes, counts as doubles (they are features).
  * Determinism: fitting is plain double arithmetic in a fixed order, so the same rows and seed
@@ -58,13 +60,24 @@
 	X(prev_compute_ns, "compute of the previous op") \
 	X(next_w_ns, "weight load of the next op (competes for bandwidth at the end of this one)")
 
+/* Raw op dimensions the trees also split on (not in the linear part). */
+#define EST_RAW(X) X(c_in) X(c_out) X(h_out) X(w_out) X(kh) X(stride_h) X(groups) X(m) X(n) X(k) \
+	X(elems_out)
+
 enum {
 #define X(name, doc) EST_F_##name,
 	EST_FEATURES(X)
 #undef X
 	EST_NF
 };
-extern const char *const est_feature_names[EST_NF];
+enum {
+#define X(name) EST_R_##name,
+	EST_RAW(X)
+#undef X
+	EST_NRAW
+};
+#define EST_NX (EST_NF + EST_NRAW)  /* features, then raw dimensions at EST_NF + EST_R_* */
+extern const char *const est_feature_names[EST_NX];   /* features, then raw dimensions */
 extern const char *const est_feature_docs[EST_NF];
 
 /* One op as the estimator sees it: the per-op row of `accelsim run --ops` (docs/traces.md),
@@ -82,16 +95,28 @@ typedef struct est_op {
 void est_op_from_graph(const graph *g, size_t i, est_op *o /* OUT */);
 /* Derive o->kind from type, groups, c_in, kh, kw and act. */
 void est_op_kind(est_op *o);
-/* The features of `o` between its neighbours (NULL at the ends). */
+/* The features of `o` between its neighbours (NULL at the ends), then its raw dimensions. */
 void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next,
-                  double f[EST_NF] /* OUT */);
+                  double f[EST_NX] /* OUT */);
+
+/* A regression tree node: internal when feat >= 0 (x[feat] <= thr goes left), else a leaf. */
+typedef struct est_node {
+	int32_t feat, left, right;
+	double thr, value;
+} est_node;
 
 typedef struct est_kind {
 	char name[EST_KIND_MAX];
 	uint64_t rows;
 	double lambda;
 	double coef[EST_NF];      /* ns per feature unit */
-	double lo[EST_NF], hi[EST_NF];   /* the range seen in training */
+	double lo[EST_NX], hi[EST_NX];   /* the range seen in training */
+	/* gradient-boosted trees on the linear part's residual (ns); tree t starts at node
+	 * roots[t], every tree's nodes are contiguous */
+	uint32_t n_trees;
+	uint32_t *roots;          /* owned */
+	est_node *nodes;          /* owned */
+	size_t n_nodes;
 } est_kind;
 
 typedef struct est_model {
@@ -142,5 +167,7 @@ int est_model_read(est_model *m /* OUT */, const char *path, asim_err *e);
 double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_op *ops,
                          double *pred, unsigned char *out_of_range);
 const est_kind *est_model_find(const est_model *m, const char *kind);
+/* One op's contribution from its features (EST_NX of them): linear part + trees, at least 0. */
+double est_kind_eval(const est_kind *k, const double *f);
 
 #endif

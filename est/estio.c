@@ -302,10 +302,10 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...)
 	}
 }
 
-static void sb_vec(sbuf_t *b, const char *tag, const double *v)
+static void sb_vec(sbuf_t *b, const char *tag, const double *v, int cnt)
 {
 	sb_printf(b, "%s", tag);
-	for (int j = 0; j < EST_NF; j++)
+	for (int j = 0; j < cnt; j++)
 		sb_printf(b, " %.17g", v[j]);
 	sb_printf(b, "\n");
 }
@@ -318,16 +318,28 @@ int est_model_write(const est_model *m, const char *path, asim_err *e)
 	sb_printf(&b, "seed %llu\n", (unsigned long long)m->seed);
 	sb_printf(&b, "rows %llu graphs %llu\n", (unsigned long long)m->rows, (unsigned long long)m->graphs);
 	sb_printf(&b, "flops_ns_per_flop %.17g\n", m->flops_ns);
-	sb_printf(&b, "features %d", EST_NF);
-	for (int j = 0; j < EST_NF; j++)
+	sb_printf(&b, "features %d %d", EST_NF, EST_NX);
+	for (int j = 0; j < EST_NX; j++)
 		sb_printf(&b, " %s", est_feature_names[j]);
 	sb_printf(&b, "\nkinds %zu\n", m->n_kinds);
 	for (size_t k = 0; k < m->n_kinds; k++) {
 		const est_kind *K = &m->kinds[k];
-		sb_printf(&b, "kind %s rows %llu lambda %.17g\n", K->name, (unsigned long long)K->rows, K->lambda);
-		sb_vec(&b, "coef", K->coef);
-		sb_vec(&b, "lo", K->lo);
-		sb_vec(&b, "hi", K->hi);
+		sb_printf(&b, "kind %s rows %llu lambda %.17g trees %u nodes %zu\n", K->name,
+		          (unsigned long long)K->rows, K->lambda, K->n_trees, K->n_nodes);
+		sb_vec(&b, "coef", K->coef, EST_NF);
+		sb_vec(&b, "lo", K->lo, EST_NX);
+		sb_vec(&b, "hi", K->hi, EST_NX);
+		sb_printf(&b, "roots");
+		for (uint32_t t = 0; t < K->n_trees; t++)
+			sb_printf(&b, " %u", K->roots[t]);
+		sb_printf(&b, "\n");
+		for (size_t i = 0; i < K->n_nodes; i++) {
+			const est_node *nd = &K->nodes[i];
+			if (nd->feat < 0)
+				sb_printf(&b, "leaf %.17g\n", nd->value);
+			else
+				sb_printf(&b, "split %d %.17g %d %d\n", nd->feat, nd->thr, nd->left, nd->right);
+		}
 	}
 	if (b.oom) {
 		asim_free(b.s);
@@ -349,14 +361,14 @@ int est_model_write(const est_model *m, const char *path, asim_err *e)
 	return rc;
 }
 
-/* Read `count` doubles after `tag` on line `s`. */
-static int parse_vec(const char *s, const char *tag, double *v)
+/* Read `cnt` doubles after `tag` on line `s`. */
+static int parse_vec(const char *s, const char *tag, double *v, int cnt)
 {
 	size_t tl = strlen(tag);
 	if (strncmp(s, tag, tl) != 0 || s[tl] != ' ')
 		return -1;
 	s += tl;
-	for (int j = 0; j < EST_NF; j++) {
+	for (int j = 0; j < cnt; j++) {
 		char *end;
 		if (*s != ' ')
 			return -1;
@@ -378,11 +390,18 @@ int est_model_read(est_model *m, const char *path, asim_err *e)
 	if (rc)
 		return rc;
 	/* lines in place */
-	char *lines[64 + 4 * 4096];
+	size_t maxl = 1;
+	for (size_t i = 0; i < len; i++)
+		maxl += buf[i] == '\n';
+	char **lines = asim_calloc(maxl, sizeof *lines);
+	if (lines == NULL) {
+		asim_free(buf);
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	}
 	size_t nl = 0;
 	char *p = buf;
 	size_t ck_off = len;
-	while (p < buf + len && nl < sizeof lines / sizeof lines[0]) {
+	while (p < buf + len && nl < maxl) {
 		char *q = memchr(p, '\n', (size_t)(buf + len - p));
 		if (strncmp(p, "checksum ", 9) == 0)
 			ck_off = (size_t)(p - buf);
@@ -456,10 +475,11 @@ int est_model_read(est_model *m, const char *path, asim_err *e)
 	{
 		const char *s = NEXT();
 		int off = 0;
-		if (sscanf(s, "features %d%n", &nfeat, &off) != 1 || nfeat != EST_NF)
-			BAD("expected 'features %d ...' (this accelsim's feature list)", EST_NF);
+		int nx = 0;
+		if (sscanf(s, "features %d %d%n", &nfeat, &nx, &off) != 2 || nfeat != EST_NF || nx != EST_NX)
+			BAD("expected 'features %d %d ...' (this accelsim's feature list)", EST_NF, EST_NX);
 		s += off;
-		for (int j = 0; j < EST_NF; j++) {
+		for (int j = 0; j < EST_NX; j++) {
 			size_t fl = strlen(est_feature_names[j]);
 			if (*s != ' ' || strncmp(s + 1, est_feature_names[j], fl) != 0 || (s[1 + fl] != ' ' && s[1 + fl] != '\0'))
 				BAD("feature %d is not '%s' (a model of another feature list)", j, est_feature_names[j]);
@@ -480,18 +500,59 @@ int est_model_read(est_model *m, const char *path, asim_err *e)
 		est_kind *K = &m->kinds[k];
 		char name[EST_KIND_MAX];
 		unsigned long long r;
-		if (sscanf(NEXT(), "kind %47s rows %llu lambda %lg", name, &r, &K->lambda) != 3)
-			BAD("expected 'kind NAME rows N lambda L'");
+		unsigned nt;
+		size_t nn;
+		if (sscanf(NEXT(), "kind %47s rows %llu lambda %lg trees %u nodes %zu", name, &r, &K->lambda, &nt,
+		           &nn) != 5 || nt > 100000 || nn > 10000000 || (nt > 0) != (nn > 0))
+			BAD("expected 'kind NAME rows N lambda L trees T nodes M'");
 		if ((k == 0) != (strcmp(name, "*") == 0) || (k > 1 && strcmp(m->kinds[k - 1].name, name) >= 0))
 			BAD("kinds must start with '*' and then be sorted by name");
 		snprintf(K->name, sizeof K->name, "%s", name);
 		K->rows = r;
-		if (parse_vec(NEXT(), "coef", K->coef))
+		if (parse_vec(NEXT(), "coef", K->coef, EST_NF))
 			BAD("expected 'coef' and %d numbers", EST_NF);
-		if (parse_vec(NEXT(), "lo", K->lo))
-			BAD("expected 'lo' and %d numbers", EST_NF);
-		if (parse_vec(NEXT(), "hi", K->hi))
-			BAD("expected 'hi' and %d numbers", EST_NF);
+		if (parse_vec(NEXT(), "lo", K->lo, EST_NX))
+			BAD("expected 'lo' and %d numbers", EST_NX);
+		if (parse_vec(NEXT(), "hi", K->hi, EST_NX))
+			BAD("expected 'hi' and %d numbers", EST_NX);
+		K->roots = asim_calloc(nt ? nt : 1, sizeof *K->roots);
+		K->nodes = asim_calloc(nn ? nn : 1, sizeof *K->nodes);
+		if (!K->roots || !K->nodes) {
+			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+			goto out;
+		}
+		{
+			const char *s = NEXT();
+			int off = 0;
+			if (strncmp(s, "roots", 5) != 0)
+				BAD("expected 'roots' and %u node indices", nt);
+			s += 5;
+			for (unsigned t = 0; t < nt; t++) {
+				unsigned v;
+				if (sscanf(s, " %u%n", &v, &off) != 1 || v >= nn)
+					BAD("expected 'roots' and %u node indices below %zu", nt, nn);
+				K->roots[t] = v;
+				s += off;
+			}
+			if (*s)
+				BAD("text after the roots");
+		}
+		K->n_trees = nt;
+		K->n_nodes = nn;
+		for (size_t i = 0; i < nn; i++) {
+			est_node *nd = &K->nodes[i];
+			const char *s = NEXT();
+			char tail;
+			if (sscanf(s, "leaf %lg%c", &nd->value, &tail) == 1) {
+				nd->feat = nd->left = nd->right = -1;
+			} else if (sscanf(s, "split %d %lg %d %d%c", &nd->feat, &nd->thr, &nd->left, &nd->right, &tail) != 4 ||
+			           nd->feat < 1 || nd->feat >= EST_NX || nd->left <= (int)i || nd->right <= (int)i ||
+			           (size_t)nd->left >= nn || (size_t)nd->right >= nn) {
+				/* children after their parent: every walk ends at a leaf */
+				BAD("expected 'leaf VALUE' or 'split FEATURE THRESHOLD LEFT RIGHT' (children after the node, "
+				    "below %zu)", nn);
+			}
+		}
 	}
 	if (ln != nl) {
 		ln++;
@@ -500,6 +561,7 @@ int est_model_read(est_model *m, const char *path, asim_err *e)
 #undef NEXT
 #undef BAD
 out:
+	asim_free(lines);
 	asim_free(buf);
 	if (rc)
 		est_model_fini(m);
