@@ -249,11 +249,14 @@ void est_features(const chip *c, const est_op *prev, const est_op *o, const est_
 		pc = parts_compute(&q);
 	}
 	f[EST_F_prev_compute_ns] = pc;
+	f[EST_F_prev_out_ns] = prev ? q.out_ns : 0;
 	f[EST_F_w_exposed_ns] = p.w_ns > pc ? p.w_ns - pc : 0;
 	f[EST_F_next_w_ns] = 0;
+	f[EST_F_next_compute_ns] = 0;
 	if (next) {
 		est_parts_of(c, next, &q);
 		f[EST_F_next_w_ns] = q.w_ns;
+		f[EST_F_next_compute_ns] = parts_compute(&q);
 	}
 }
 

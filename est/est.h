@@ -58,7 +58,9 @@
 	X(bound_ns, "max(compute, DMA): the roofline of the op alone") \
 	X(w_exposed_ns, "max(0, w_ns - compute of the previous op): weight load not hidden under it") \
 	X(prev_compute_ns, "compute of the previous op") \
-	X(next_w_ns, "weight load of the next op (competes for bandwidth at the end of this one)")
+	X(next_w_ns, "weight load of the next op (competes for bandwidth at the end of this one)") \
+	X(prev_out_ns, "output store of the previous op (drains under this one)") \
+	X(next_compute_ns, "compute of the next op")
 
 /* Raw op dimensions the trees also split on (not in the linear part). */
 #define EST_RAW(X) X(c_in) X(c_out) X(h_out) X(w_out) X(kh) X(stride_h) X(groups) X(m) X(n) X(k) \
