@@ -1,0 +1,333 @@
+/*
+ * test_estimator.c -- the per-op latency estimators (est/, accelsim estimator; docs/estimators.md).
+ *
+ * References are derived here, independently of the code under test:
+ *   - the PE-tile staircase: ⌈C_out/PF⌉ counted by hand for trn1 (PF 128) and edge-npu (PF 16);
+ *   - the metrics: MAPE, share within ±10 % and Kendall τ recomputed in this file from the
+ *     per-graph CSV that `validate` writes (naive O(n²) τ-b), and compared with its printed table;
+ *   - the acceptance bars of issue #8 on candidates never used in training (another seed):
+ *     ≥ 97 % of graphs within ±10 % of full simulation, τ ≥ 0.9, better than the FLOPs baseline
+ *     on every metric and than the lookup table of isolated per-op simulations on the error
+ *     metrics (the ranking comparison with the lookup table is reported in docs/estimators.md).
+ * Populations: 300 training and 200 validation candidates per chip (make check); under
+ * AddressSanitizer (__SANITIZE_ADDRESS__) 120 and 60, because the sanitized simulator is ~10× slower.
+ * The full 1,000-candidate validation is docs/examples/validate_estimators.sh, output in the docs.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "est/est.h"
+#include "sim/chip.h"
+#include "sim/graph.h"
+#include "tests/testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define N_TRAIN "120"
+#define N_VAL "60"
+#else
+#define N_TRAIN "300"
+#define N_VAL "200"
+#endif
+
+static char *path_in(const char *dir, const char *name)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+static void run_ok(const char *const argv[])
+{
+	tu_result r;
+	cr_assert_eq(tu_run(&r, argv), 0);
+	cr_assert_eq(r.status, 0, "%s %s failed: %s", argv[1], argv[2] ? argv[2] : "", r.err);
+	tu_result_free(&r);
+}
+
+/* Sample, simulate, fit: returns the model path inside dir (free it). */
+static char *make_model(const char *dir, const char *chip, const char *ntrain)
+{
+	char *space = tu_srcpath("models/nas/mobilenetv2_space.yaml");
+	char *train = path_in(dir, "train"), *data = path_in(dir, "data.csv.gz"), *model = path_in(dir, "model.txt");
+	run_ok((const char *const[]){"accelsim", "nas", "sample", space, "-n", ntrain, "-o", train, "--seed", "11", NULL});
+	run_ok((const char *const[]){"accelsim", "estimator", "dataset", "--population", train, "--chip", chip, "-o", data,
+	                             NULL});
+	run_ok((const char *const[]){"accelsim", "estimator", "fit", data, "-o", model, "--seed", "3", NULL});
+	free(space);
+	free(train);
+	free(data);
+	return model;
+}
+
+/* ---- features: the staircase in C_out ---------------------------------------------------- */
+
+static double tiles_for(const chip *c, double cout)
+{
+	est_op o;
+	memset(&o, 0, sizeof o);
+	strcpy(o.type, "conv2d");
+	strcpy(o.act, "none");
+	o.batch = 1;
+	o.c_in = 64;
+	o.c_out = cout;
+	o.h = o.w = o.h_out = o.w_out = 14;
+	o.kh = o.kw = 1;
+	o.groups = 1;
+	o.elems_out = cout * 196;
+	o.act_out_bytes = 2 * o.elems_out;
+	est_op_kind(&o);
+	double f[EST_NX];
+	est_features(c, NULL, &o, NULL, f);
+	return f[EST_F_pe_tiles];
+}
+
+Test(estimator, pe_tiles_staircase_in_output_channels)
+{
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(chip_load(&c, "trn1", &e), 0);
+	/* trn1: PF 128, rows 128 ≥ 64 input channels, 196 pixels ≤ 512 moving: tiles = ⌈C_out/128⌉ */
+	cr_assert_eq(tiles_for(&c, 128), 1);
+	cr_assert_eq(tiles_for(&c, 129), 2);
+	cr_assert_eq(tiles_for(&c, 256), 2);
+	chip_fini(&c);
+	cr_assert_eq(chip_load(&c, "edge-npu", &e), 0);
+	/* edge-npu: PF 16, rows 32 → ⌈64/32⌉ = 2 row tiles; max_moving 128 → ⌈196/128⌉ = 2 chunks */
+	cr_assert_eq(tiles_for(&c, 16), 1 * 2 * 2);
+	cr_assert_eq(tiles_for(&c, 17), 2 * 2 * 2);
+	cr_assert_eq(tiles_for(&c, 100), 7 * 2 * 2);
+	chip_fini(&c);
+}
+
+Test(estimator, op_kinds)
+{
+	est_op o;
+	memset(&o, 0, sizeof o);
+	strcpy(o.type, "conv2d");
+	strcpy(o.act, "relu6");
+	o.c_in = o.groups = 96;
+	o.kh = o.kw = 3;
+	est_op_kind(&o);
+	cr_assert_str_eq(o.kind, "conv2d.dw+relu6");
+	o.groups = 1;
+	o.kh = o.kw = 1;
+	strcpy(o.act, "none");
+	est_op_kind(&o);
+	cr_assert_str_eq(o.kind, "conv2d.1x1");
+}
+
+/* ---- model files ------------------------------------------------------------------------- */
+
+Test(estimator, fit_is_deterministic_and_files_are_checked, .timeout = 600)
+{
+	char *dir = tu_mkdtemp();
+	char *model = make_model(dir, "trn1", "40");
+	char *data = path_in(dir, "data.csv.gz"), *m2 = path_in(dir, "model2.txt");
+	run_ok((const char *const[]){"accelsim", "estimator", "fit", data, "-o", m2, "--seed", "3", NULL});
+	size_t l1, l2;
+	char *a = tu_read_file(model, &l1), *b = tu_read_file(m2, &l2);
+	cr_assert(a && b);
+	cr_assert(l1 == l2 && memcmp(a, b, l1) == 0, "same data and seed must give the same model bytes");
+	cr_assert(strncmp(a, "accelsim-estimator-model 1\n", 27) == 0);
+	free(b);
+
+	/* predictions: deterministic, and the printed total is the sum of the per-op lines */
+	char *g = tu_srcpath("models/graphs/mobilenet_v2.yaml");
+	tu_result r1, r2;
+	cr_assert_eq(tu_run(&r1, (const char *const[]){"accelsim", "estimator", "predict", g, "--model", model, NULL}), 0);
+	cr_assert_eq(tu_run(&r2, (const char *const[]){"accelsim", "estimator", "predict", g, "--model", model, NULL}), 0);
+	cr_assert_eq(r1.status, 0, "%s", r1.err);
+	cr_assert_str_eq(r1.out, r2.out);
+	double sum = 0, total = -1;
+	for (char *line = strtok(r1.out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "# total %lf", &total) == 1)
+			continue;
+		if (line[0] == '#' || strncmp(line, "op_index", 8) == 0)
+			continue;
+		const char *c = line;
+		for (int k = 0; k < 3; k++)
+			c = strchr(c, ',') + 1;
+		sum += strtod(c, NULL);
+	}
+	cr_assert(total > 0 && fabs(sum - total) < 0.001 * 70, "total %f vs sum %f", total, sum);
+	tu_result_free(&r1);
+	tu_result_free(&r2);
+
+	/* another format version: refused at line 1, exit 2 */
+	char *bad = path_in(dir, "v2.txt");
+	a[25] = '2';
+	tu_write_file(bad, a, l1);
+	tu_result r;
+	cr_assert_eq(tu_run(&r, (const char *const[]){"accelsim", "estimator", "predict", g, "--model", bad, NULL}), 0);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "v2.txt:1:") && strstr(r.err, "version 2"), "%s", r.err);
+	tu_result_free(&r);
+	/* corrupted (one digit changed in the body): the checksum refuses it */
+	a[25] = '1';
+	char *digit = strstr(a, "coef ") + 5;
+	*digit = *digit == '7' ? '8' : '7';
+	tu_write_file(bad, a, l1);
+	cr_assert_eq(tu_run(&r, (const char *const[]){"accelsim", "estimator", "predict", g, "--model", bad, NULL}), 0);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "checksum mismatch"), "%s", r.err);
+	tu_result_free(&r);
+	/* truncated */
+	tu_write_file(bad, a, l1 / 2);
+	cr_assert_eq(tu_run(&r, (const char *const[]){"accelsim", "estimator", "predict", g, "--model", bad, NULL}), 0);
+	cr_assert_eq(r.status, 2);
+	tu_result_free(&r);
+	/* a CSV without the needed columns: file:1, exit 2 */
+	tu_write_file(bad, "chip,op_type\ntrn1,add\n", 22);
+	cr_assert_eq(tu_run(&r, (const char *const[]){"accelsim", "estimator", "fit", bad, "-o", m2, NULL}), 0);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "v2.txt:1:") && strstr(r.err, "missing column"), "%s", r.err);
+	tu_result_free(&r);
+	free(a);
+	free(bad);
+	free(g);
+	free(data);
+	free(m2);
+	free(model);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* ---- validation -------------------------------------------------------------------------- */
+
+typedef struct vres {
+	double est[3], lut[3], flops[3];    /* within_10, mape, tau */
+	double tbl[6][3];                   /* the printed table: rows × (est, lut, flops) */
+} vres;
+
+static double kendall(const double *a, const double *b, int n)
+{
+	double nc = 0, nd = 0, ta = 0, tb = 0;
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++) {
+			double x = a[i] - a[j], y = b[i] - b[j];
+			if (x == 0 && y == 0)
+				continue;
+			if (x == 0)
+				ta++;
+			else if (y == 0)
+				tb++;
+			else if (x * y > 0)
+				nc++;
+			else
+				nd++;
+		}
+	return (nc - nd) / sqrt((nc + nd + ta) * (nc + nd + tb));
+}
+
+static void validate(const char *chipname, vres *v)
+{
+	char *dir = tu_mkdtemp();
+	char *model = make_model(dir, chipname, N_TRAIN);
+	char *space = tu_srcpath("models/nas/mobilenetv2_space.yaml");
+	char *val = path_in(dir, "val"), *res = path_in(dir, "results.csv");
+	run_ok((const char *const[]){"accelsim", "nas", "sample", space, "-n", N_VAL, "-o", val, "--seed", "12", NULL});
+	tu_result r;
+	cr_assert_eq(tu_run(&r, (const char *const[]){"accelsim", "estimator", "validate", "--model", model, "--population",
+	                                              val, "-o", res, NULL}), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	const char *names[6] = {"within_5_pct", "within_10_pct", "mape_pct", "rmspe_pct", "kendall_tau", "spearman_rho"};
+	for (int k = 0; k < 6; k++) {
+		const char *at = strstr(r.out, names[k]);
+		cr_assert(at, "no %s in %s", names[k], r.out);
+		cr_assert_eq(sscanf(at + strlen(names[k]), "%lf %lf %lf", &v->tbl[k][0], &v->tbl[k][1], &v->tbl[k][2]), 3);
+	}
+	printf("%s (%s train, %s validation):\n%s", chipname, N_TRAIN, N_VAL, r.out);
+	tu_result_free(&r);
+	/* recompute from the per-graph CSV */
+	char *csv = tu_read_file(res, NULL);
+	cr_assert(csv);
+	int n = 0;
+	double sim[1000], p[3][1000];
+	char *save = NULL;
+	for (char *line = strtok_r(csv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "file,", 5) == 0)
+			continue;
+		double f[11];
+		char *c = line;
+		for (int k = 0; k < 11; k++) {
+			f[k] = k >= 2 ? strtod(c, NULL) : 0;
+			c = strchr(c, ',');
+			if (c)
+				c++;
+			else
+				break;
+		}
+		cr_assert(n < 1000);
+		sim[n] = f[4];
+		p[0][n] = f[5];
+		p[1][n] = f[7];
+		p[2][n] = f[9];
+		n++;
+	}
+	cr_assert_eq(n, atoi(N_VAL));
+	double *out[3] = {v->est, v->lut, v->flops};
+	for (int k = 0; k < 3; k++) {
+		double w10 = 0, ape = 0;
+		for (int i = 0; i < n; i++) {
+			double rel = (p[k][i] - sim[i]) / sim[i];
+			w10 += fabs(rel) <= 0.10 + 1e-9;
+			ape += fabs(rel);
+		}
+		out[k][0] = 100 * w10 / n;
+		out[k][1] = 100 * ape / n;
+		out[k][2] = kendall(sim, p[k], n);
+		/* the printed table agrees with the reference computation (CSV rounding allowed) */
+		cr_assert(fabs(out[k][0] - v->tbl[1][k]) <= 100.0 / n + 1e-9, "within_10 %f vs %f", out[k][0], v->tbl[1][k]);
+		cr_assert(fabs(out[k][1] - v->tbl[2][k]) < 0.01, "mape %f vs %f", out[k][1], v->tbl[2][k]);
+		cr_assert(fabs(out[k][2] - v->tbl[4][k]) < 2e-3, "tau %f vs %f", out[k][2], v->tbl[4][k]);
+	}
+	free(csv);
+	free(space);
+	free(val);
+	free(res);
+	free(model);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static void check_bars(const vres *v, int beat_lut_ranking)
+{
+	/* issue #8: ≥ 97 % within ±10 %, τ ≥ 0.9 */
+	cr_assert_geq(v->est[0], 97.0);
+	cr_assert_geq(v->est[2], 0.9);
+	/* better than both baselines on the error metrics; ties only at 100 % within a band */
+	for (int k = 0; k < 2; k++) {
+		int b = k + 1;
+		cr_assert(v->tbl[0][0] > v->tbl[0][b] || v->tbl[0][0] == 100.0, "within 5 %%: %f vs %f", v->tbl[0][0], v->tbl[0][b]);
+		cr_assert(v->tbl[1][0] > v->tbl[1][b] || v->tbl[1][0] == 100.0, "within 10 %%: %f vs %f", v->tbl[1][0], v->tbl[1][b]);
+		cr_assert_lt(v->tbl[2][0], v->tbl[2][b]);
+		cr_assert_lt(v->tbl[3][0], v->tbl[3][b]);
+	}
+	/* ranking: better than FLOPs always; than the lookup table where it is asserted */
+	cr_assert_gt(v->tbl[4][0], v->tbl[4][2]);
+	cr_assert_gt(v->tbl[5][0], v->tbl[5][2]);
+	if (beat_lut_ranking) {
+		cr_assert_gt(v->tbl[4][0], v->tbl[4][1]);
+		cr_assert_gt(v->tbl[5][0], v->tbl[5][1]);
+	}
+}
+
+Test(estimator_validation, trn1_unseen_candidates, .timeout = 1200)
+{
+	vres v;
+	validate("trn1", &v);
+	check_bars(&v, 1);
+}
+
+Test(estimator_validation, edge_npu_unseen_candidates, .timeout = 2400)
+{
+	vres v;
+	validate("edge-npu", &v);
+	/* edge-npu: the isolated-op lookup table ranks within ~0.005 of τ = 1 there (its ops hardly
+	 * overlap); docs/estimators.md reports both, this test asserts the error metrics */
+	check_bars(&v, 0);
+}
