@@ -48,12 +48,12 @@ static void run_ok(const char *const argv[])
 }
 
 /* Sample, simulate, fit: returns the model path inside dir (free it). */
-static char *make_model(const char *dir, const char *chip, const char *ntrain)
+static char *make_model(const char *dir, const char *chipname, const char *ntrain)
 {
 	char *space = tu_srcpath("models/nas/mobilenetv2_space.yaml");
 	char *train = path_in(dir, "train"), *data = path_in(dir, "data.csv.gz"), *model = path_in(dir, "model.txt");
 	run_ok((const char *const[]){"accelsim", "nas", "sample", space, "-n", ntrain, "-o", train, "--seed", "11", NULL});
-	run_ok((const char *const[]){"accelsim", "estimator", "dataset", "--population", train, "--chip", chip, "-o", data,
+	run_ok((const char *const[]){"accelsim", "estimator", "dataset", "--population", train, "--chip", chipname, "-o", data,
 	                             NULL});
 	run_ok((const char *const[]){"accelsim", "estimator", "fit", data, "-o", model, "--seed", "3", NULL});
 	free(space);
@@ -330,4 +330,29 @@ Test(estimator_validation, edge_npu_unseen_candidates, .timeout = 2400)
 	/* edge-npu: the isolated-op lookup table ranks within ~0.005 of τ = 1 there (its ops hardly
 	 * overlap); docs/estimators.md reports both, this test asserts the error metrics */
 	check_bars(&v, 0);
+}
+
+/* ---- the same data in pandas and scikit-learn (docs/examples/fit_sklearn.py) -------------- */
+
+Test(estimator, sklearn_example_fits_the_same_data, .timeout = 600)
+{
+	tu_result r;
+	cr_assert_eq(tu_run(&r, (const char *const[]){"python3", "-c", "import pandas, sklearn", NULL}), 0);
+	int have = r.status == 0;
+	tu_result_free(&r);
+	if (!have)
+		cr_skip_test("python3 with pandas and scikit-learn not installed (Debian: python3-pandas "
+		             "python3-sklearn, in .ci/deps): docs/examples/fit_sklearn.py not run");
+	char *dir = tu_mkdtemp();
+	char *model = make_model(dir, "trn1", "60");
+	char *data = path_in(dir, "data.csv.gz"), *script = tu_srcpath("docs/examples/fit_sklearn.py");
+	cr_assert_eq(tu_run(&r, (const char *const[]){"python3", script, data, NULL}), 0);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "held-out graphs: MAPE"), "%s", r.out);
+	tu_result_free(&r);
+	free(model);
+	free(data);
+	free(script);
+	tu_rmtree(dir);
+	free(dir);
 }
