@@ -225,6 +225,12 @@ static void pool_recompute(sim *s, uint64_t now)
 		if (left < 0)
 			left = 0;
 	}
+	if (s->sink && s->sink->hbm_rate) {
+		double used = 0;
+		for (uint32_t j = 0; j < k; j++)
+			used += s->qs[s->pool[j]].rate;
+		s->sink->hbm_rate(s->sink->ud, now, used);
+	}
 	s->dma_next_q = 0;
 	s->dma_next_t = UINT64_MAX;
 	for (uint32_t qi = 3; qi < s->nq; qi++) {
@@ -440,6 +446,10 @@ static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 			ev.bytes_read[ISA_MEM_PSUM] += isa_ap_bytes(&in->dst);
 		ev.macs = f.macs;
 		ev.flops = f.flops;
+		ev.horizon = now;   /* this one was popped: the rest of each ring is in flight */
+		for (uint32_t k = 0; k < s->nq; k++)
+			if (s->qs[k].rcount > 0 && s->qs[k].ring[s->qs[k].rhead].start < ev.horizon)
+				ev.horizon = s->qs[k].ring[s->qs[k].rhead].start;
 		int rc = s->sink->inst(s->sink->ud, &ev);
 		if (rc)
 			return rc;
