@@ -40,6 +40,8 @@ void oprow_acc_add(oprow_acc *a, const event_inst *ev, const double pj[ENERGY_CO
 		a->rd[m] += ev->bytes_read[m];
 		a->wr[m] += ev->bytes_written[m];
 	}
+	a->macs += ev->macs;
+	a->flops += ev->flops;
 	for (int k = 0; k < ENERGY_COUNT; k++)
 		a->pj[k] += pj[k];
 }
@@ -207,6 +209,8 @@ void oprow_build(oprow *r, const oprow_ctx *ctx, uint32_t op, const oprow_acc *a
 		r->op_name = r->name_buf;
 	}
 	r->instructions = a->insts;
+	r->exec_macs = a->macs;
+	r->exec_flops = a->flops;
 	if (a->insts) {
 		r->start_ns = ns_of(ctx, a->start);
 		r->end_ns = ns_of(ctx, a->end);

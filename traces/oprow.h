@@ -84,6 +84,8 @@ extern const char *const oprow_stall_names[OPROW_STALL_COUNT];
 	X(elems_out, U, "elements", "elements of all outputs") \
 	X(macs, U, "MAC", "multiply-accumulates (graph convention)") \
 	X(flops, U, "FLOP", "floating-point operations (graph convention)") \
+	X(exec_macs, U, "MAC", "MACs its instructions performed (sums to the summary's macs)") \
+	X(exec_flops, U, "FLOP", "FLOPs its instructions performed (sums to the summary's flops)") \
 	X(weight_bytes, U, "bytes", "bytes of weight-kind inputs") \
 	X(activation_in_bytes, U, "bytes", "bytes of the other inputs") \
 	X(activation_out_bytes, U, "bytes", "bytes of the outputs") \
@@ -136,6 +138,7 @@ typedef struct oprow_acc {
 	uint64_t busy[4];            /* ticks: pe, act, vec, dma */
 	uint64_t stall[OPROW_STALL_COUNT];
 	uint64_t rd[ISA_MEM_COUNT], wr[ISA_MEM_COUNT];
+	uint64_t macs, flops;        /* as executed */
 	double pj[ENERGY_COUNT];     /* dynamic components (static added by oprow_build) */
 	uint64_t sbuf_fp, psum_fp;   /* footprints, bytes (set by the caller) */
 } oprow_acc;
