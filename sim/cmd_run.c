@@ -263,18 +263,18 @@ int cmd_run(int argc, char **argv)
 			nnames = names ? (uint32_t)g.n_ops : 0;
 		}
 		report_meta meta = {PACKAGE_VERSION, in, kind, hash, have_seed ? seed : c.num.seed,
-		                    names, nnames, (uint32_t)top, tracer_get_summary(tr), have_budget, budget,
-		                    c.hbm.capacity_bytes};
-		unfit = !report_fits_budget(&meta);
+		                    names, nnames, (uint32_t)top};
+		report_extra extra = {tracer_get_summary(tr), have_budget, budget, c.hbm.capacity_bytes};
+		unfit = !report_fits_budget(&extra);
 		outfile f;
 		if (summary) {
 			if ((rc = outfile_open(&f, summary, &e)) == 0) {
-				report_json(&f, &c, &r, &meta);
+				report_json_with(&f, &c, &r, &meta, &extra);
 				rc = outfile_commit(&f, &e);
 			}
 		}
 		if (rc == 0 && (rc = outfile_open(&f, "-", &e)) == 0) {
-			report_text(&f, &c, &r, &meta);
+			report_text_with(&f, &c, &r, &meta, &extra);
 			rc = outfile_commit(&f, &e);
 		}
 		asim_free(names);

@@ -71,13 +71,13 @@ static void op_name(const report_meta *m, uint32_t g, char *buf, size_t n)
 
 #define TOP_MAX 64
 
-int report_fits_budget(const report_meta *m)
+int report_fits_budget(const report_extra *m)
 {
-	return !m->have_budget || !m->traces || !m->traces->have_graph ||
+	return !m || !m->have_budget || !m->traces || !m->traces->have_graph ||
 	       m->traces->peak_hbm_bytes <= m->budget_bytes;
 }
 
-static void energy_text(outfile *f, const engine_result *r, const report_meta *m)
+static void energy_text(outfile *f, const engine_result *r, const report_extra *m)
 {
 	const tracer_summary *t = m->traces;
 	double tot = t->energy_total_pj, sec = seconds(r);
@@ -97,7 +97,7 @@ static void energy_text(outfile *f, const engine_result *r, const report_meta *m
 	outfile_printf(f, "%s\n", any ? "" : " none");
 }
 
-static void memory_text(outfile *f, const engine_result *r, const report_meta *m)
+static void memory_text(outfile *f, const engine_result *r, const report_extra *m)
 {
 	const tracer_summary *t = m->traces;
 	if (!t->have_graph)
@@ -119,6 +119,12 @@ static void memory_text(outfile *f, const engine_result *r, const report_meta *m
 }
 
 int report_text(outfile *f, const chip *c, const engine_result *r, const report_meta *m)
+{
+	return report_text_with(f, c, r, m, NULL);
+}
+
+int report_text_with(outfile *f, const chip *c, const engine_result *r, const report_meta *m,
+                     const report_extra *x)
 {
 	double ns = isa_ticks_to_ns(&r->clk, r->end), sec = seconds(r);
 	double pk = peak_flops(c);
@@ -151,9 +157,9 @@ int report_text(outfile *f, const chip *c, const engine_result *r, const report_
 		               name, r->end ? 100.0 * (double)s->busy / (double)r->end : 0.0,
 		               isa_ticks_to_ns(&r->clk, s->busy), isa_ticks_to_ns(&r->clk, s->stall), s->insts);
 	}
-	if (m->traces) {
-		energy_text(f, r, m);
-		memory_text(f, r, m);
+	if (x && x->traces) {
+		energy_text(f, r, x);
+		memory_text(f, r, x);
 	}
 	uint32_t idx[TOP_MAX];
 	size_t k = m->top_ops ? (m->top_ops > TOP_MAX ? TOP_MAX : m->top_ops) : 5;
@@ -186,6 +192,12 @@ static void json_str(outfile *f, const char *s)
 }
 
 int report_json(outfile *f, const chip *c, const engine_result *r, const report_meta *m)
+{
+	return report_json_with(f, c, r, m, NULL);
+}
+
+int report_json_with(outfile *f, const chip *c, const engine_result *r, const report_meta *m,
+                     const report_extra *x)
 {
 	double sec = seconds(r), pk = peak_flops(c);
 	double ach = sec > 0 ? (double)r->flops / sec : 0;
@@ -222,8 +234,8 @@ int report_json(outfile *f, const chip *c, const engine_result *r, const report_
 	               r->bytes_read[ISA_MEM_PSUM], r->bytes_written[ISA_MEM_PSUM]);
 	outfile_printf(f, "  \"sbuf_peak_bytes\": %" PRIu64 ",\n  \"psum_peak_bytes\": %" PRIu64 ",\n",
 	               r->sbuf_peak_bytes, r->psum_peak_bytes);
-	if (m->traces) {
-		const tracer_summary *t = m->traces;
+	if (x && x->traces) {
+		const tracer_summary *t = x->traces;
 		outfile_puts(f, "  \"energy_pj\": {");
 		for (int k = 0; k < ENERGY_COUNT; k++)
 			outfile_printf(f, "\"%s\": %.3f, ", energy_names[k], t->energy_pj[k]);
@@ -247,13 +259,13 @@ int report_json(outfile *f, const chip *c, const engine_result *r, const report_
 			outfile_printf(f, "  \"peak_activation_bytes\": %" PRIu64 ",\n  \"peak_activation_ns\": %.3f,\n",
 			               t->peak_activation_bytes, isa_ticks_to_ns(&r->clk, t->peak_activation_tick));
 			outfile_printf(f, "  \"peak_hbm_bytes\": %" PRIu64 ",\n  \"hbm_capacity_bytes\": %" PRIu64 ",\n",
-			               t->peak_hbm_bytes, m->hbm_capacity_bytes);
-			if (m->have_budget) {
-				int fits = report_fits_budget(m);
+			               t->peak_hbm_bytes, x->hbm_capacity_bytes);
+			if (x->have_budget) {
+				int fits = report_fits_budget(x);
 				outfile_printf(f, "  \"memory_budget_bytes\": %" PRIu64 ",\n  \"fits_memory_budget\": %s,\n"
 				               "  \"memory_budget_over_bytes\": %" PRIu64 ",\n",
-				               m->budget_bytes, fits ? "true" : "false",
-				               fits ? 0 : t->peak_hbm_bytes - m->budget_bytes);
+				               x->budget_bytes, fits ? "true" : "false",
+				               fits ? 0 : t->peak_hbm_bytes - x->budget_bytes);
 			}
 		}
 	}

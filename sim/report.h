@@ -37,15 +37,24 @@ typedef struct report_meta {
 	const char *const *gop_names; /* names of graph ops, or NULL ("op N") */
 	uint32_t n_gop_names;
 	uint32_t top_ops;             /* how many slowest ops to list (default 5 when 0) */
-	/* Added by the traces work: energy and memory figures (NULL: not reported). */
-	const tracer_summary *traces;
+} report_meta;
+
+/* Added by the traces work: energy and memory figures from the tracer (traces/tracer.h). */
+typedef struct report_extra {
+	const tracer_summary *traces; /* borrowed */
 	int have_budget;              /* --memory-budget given */
 	uint64_t budget_bytes;
 	uint64_t hbm_capacity_bytes;  /* the chip's HBM */
-} report_meta;
+} report_extra;
 
-/* Whether the model fits the memory budget: weights + peak activations <= budget. */
-int report_fits_budget(const report_meta *m);
+/* Whether the model fits the memory budget: weights + peak activations <= budget (1 when no
+ * budget or no graph). */
+int report_fits_budget(const report_extra *x);
+/* As report_text / report_json, with the energy and memory figures of `x` (may be NULL). */
+int report_text_with(outfile *f, const chip *c, const engine_result *r, const report_meta *m,
+                     const report_extra *x);
+int report_json_with(outfile *f, const chip *c, const engine_result *r, const report_meta *m,
+                     const report_extra *x);
 
 int report_text(outfile *f, const chip *c, const engine_result *r, const report_meta *m);
 int report_json(outfile *f, const chip *c, const engine_result *r, const report_meta *m);

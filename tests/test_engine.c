@@ -60,7 +60,7 @@ static int run_text(const chip *c, const char *text, collect *col, engine_result
 	memset(col, 0, sizeof *col);
 	int rc = asm_parse("t.s", text, strlen(text), &p, NULL, e);
 	cr_assert_eq(rc, 0, "assembly failed: %s", e->msg);
-	event_sink sink = {col, on_begin, on_inst, on_end};
+	event_sink sink = {.ud = col, .begin = on_begin, .inst = on_inst, .end = on_end};
 	rc = engine_run(c, &p, &sink, r, e);
 	isa_program_fini(&p);
 	return rc;
