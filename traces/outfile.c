@@ -161,6 +161,13 @@ int outfile_open(outfile *f, const char *path, asim_err *e)
 	return ASIM_OK;
 }
 
+int outfile_set_gz_level(outfile *f, int level)
+{
+	if (f->gz == NULL)
+		return ASIM_OK;
+	return gzsetparams(f->gz, level, Z_DEFAULT_STRATEGY) == Z_OK ? ASIM_OK : ASIM_EIO;
+}
+
 int outfile_write(outfile *f, const void *buf, size_t n)
 {
 	if (f->err != 0 || n == 0)

@@ -84,6 +84,34 @@ void textfmt_f(textfmt_buf *w, double v, int decimals)
 {
 	if (isnan(v))
 		return;
+	/* fast path: fixed point in integers when v·10^d is well inside 2^53 (exact rounding of
+	 * the scaled value; the same digits as printf except in ties, which printf breaks on the
+	 * binary value: we round half away from zero on the scaled double, deterministically) */
+	static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+	if (decimals >= 0 && decimals <= 6 && fabs(v) * p10[decimals] < 4e15) {
+		double sc = v * p10[decimals];
+		int neg = sc < 0;
+		uint64_t q = (uint64_t)llround(neg ? -sc : sc);
+		if (q == 0)
+			neg = 0;
+		uint64_t div = (uint64_t)p10[decimals];
+		if (neg)
+			textfmt_putc(w, '-');
+		textfmt_u64(w, q / div);
+		if (decimals > 0) {
+			char tmp[8];
+			uint64_t f = q % div;
+			for (int i = decimals; i > 0; i--) {
+				tmp[i - 1] = (char)('0' + f % 10);
+				f /= 10;
+			}
+			textfmt_putc(w, '.');
+			room(w, (size_t)decimals);
+			memcpy(w->b + w->n, tmp, (size_t)decimals);
+			w->n += (size_t)decimals;
+		}
+		return;
+	}
 	char tmp[64];
 	int k = snprintf(tmp, sizeof tmp, "%.*f", decimals, v);
 	if (k > 0 && strcmp(tmp, "-0") != 0 && strncmp(tmp, "-0.", 3) != 0) {
