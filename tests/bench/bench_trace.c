@@ -141,6 +141,14 @@ static long rss_kb(void)
 	return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+static double cpu_s(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
+	       (double)u.ru_stime.tv_usec * 1e-6;
+}
+
 static long fsize(const char *p)
 {
 	struct stat st;
@@ -164,14 +172,14 @@ int main(void)
 	asim_err e;
 	asim_err_init(&e);
 	engine_result r;
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	if (engine_run(&c, &p, NULL, &r, &e)) {
 		fprintf(stderr, "bench: %s\n", e.msg);
 		return 1;
 	}
-	double t1 = now_s();
+	double t1 = now_s(), c1 = cpu_s();
 	engine_result_fini(&r);
-	printf("  engine alone:        %.3f s wall\n", t1 - t0);
+	printf("  engine alone:        %.3f s wall, %.3f s CPU\n", t1 - t0, c1 - c0);
 	char dir[] = "/tmp/bench_traceXXXXXX";
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
@@ -192,6 +200,7 @@ int main(void)
 	o.input_hash = "0000000000000000";
 	tracer *t;
 	t0 = now_s();
+	c0 = cpu_s();
 	if (tracer_new(&t, &c, &p, NULL, &o, &e)) {
 		fprintf(stderr, "bench: %s\n", e.msg);
 		return 1;
@@ -202,12 +211,14 @@ int main(void)
 		return 1;
 	}
 	t1 = now_s();
+	c1 = cpu_s();
 	long peak = maxrss_kb();
 	long growth = peak - (before > peak_before ? before : peak_before);
 	if (growth < 0)
 		growth = 0;
-	printf("  with trace .json.gz: %.3f s wall (%.2f M instructions/s), simulated %.3f ms\n", t1 - t0,
-	       (double)p.n / (t1 - t0) / 1e6, isa_ticks_to_ns(&r.clk, r.end) / 1e6);
+	printf("  with trace .json.gz: %.3f s wall, %.3f s CPU (%.2f M instructions per CPU second), "
+	       "simulated %.3f ms\n", t1 - t0, c1 - c0, (double)p.n / (c1 - c0) / 1e6,
+	       isa_ticks_to_ns(&r.clk, r.end) / 1e6);
 	printf("  outputs:             trace %.1f MB (gz), ops %ld bytes, memory %ld bytes\n",
 	       (double)fsize(tr) / 1e6, fsize(ops), fsize(mem));
 	printf("  memory:              peak RSS %.1f MB; RSS before the traced run %.1f MB (the program);\n"
