@@ -120,15 +120,22 @@ static int spec_err(const sweep_spec *sp, const yd_node *n, asim_err *e, int cod
 
 typedef struct resolver {
 	const sweep_spec *sp;
-	uint32_t n;                    /* axes known so far */
+	uint32_t n;                    /* axes known so far (the parser refuses indices >= n) */
 } resolver;
 
+/* An axis name → its index among ALL the spec's axes (so a later axis is reported as "not known
+ * here" rather than as unknown). */
 static int resolve_axis(void *ud, const char *name, size_t len)
 {
 	const resolver *r = ud;
-	for (uint32_t i = 0; i < r->n; i++)
-		if (strlen(r->sp->axes[i].name) == len && memcmp(r->sp->axes[i].name, name, len) == 0)
+	const yd_node *axes = r->sp->doc.root ? yd_get(r->sp->doc.root, "axes") : NULL;
+	if (axes == NULL || axes->kind != YD_MAP)
+		return -1;
+	for (size_t i = 0; i < axes->len; i++) {
+		const yd_node *k = yd_key(axes, i);
+		if (k->len == len && memcmp(k->str, name, len) == 0)
 			return (int)i;
+	}
 	return -1;
 }
 
