@@ -19,7 +19,10 @@
 #include "sim/alloc.h"
 #include "sim/chip.h"
 #include "sim/cli.h"
+#include "sim/datapath/sha256.h"
+#include "sim/fileio.h"
 #include "sim/engine.h"
+#include "sim/functional.h"
 #include "sim/graph.h"
 #include "sim/report.h"
 #include "traces/outfile.h"
@@ -29,6 +32,7 @@ const char cmd_run_usage[] =
 "usage: accelsim run GRAPH.yaml|PROGRAM.s|PROGRAM.bin [--chip CHIP] [--summary FILE.json]\n"
 "                    [--seed N] [--top N] [--trace FILE.json[.gz]] [--trace-level op|inst]\n"
 "                    [--ops FILE.csv[.gz]] [--memory FILE.csv[.gz]] [--memory-budget SIZE]\n"
+"                    [--functional [--inputs DIR] [--outputs DIR] [--raw-bits] [--check-reference]]\n"
 "\n"
 "Simulate a graph (lowered to instructions for the chip) or a hand-written assembly program on\n"
 "one core of a chip and print a summary: latency (ns and core cycles), achieved vs peak FLOP/s,\n"
@@ -48,43 +52,19 @@ const char cmd_run_usage[] =
 "  --memory-budget SIZE does weights + peak activations fit in SIZE (bytes, or with a unit:\n"
 "                       KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..; e.g. 24GiB)? A graph\n"
 "                       that does not fit exits with status 3 (outputs are still written)\n"
+"  --functional         also execute the program's values with the datapath numerics (graphs\n"
+"                       only; docs/functional.md) and print a digest per output tensor\n"
+"  --inputs DIR         functional inputs and weights from DIR/<tensor>.npy (default: seeded\n"
+"                       uniform values in [-1, 1) from --seed)\n"
+"  --outputs DIR        write DIR/<output tensor>.npy (float32 values)\n"
+"  --raw-bits           ... as raw codes instead (uint16 / uint8; fp32 as float32 bits)\n"
+"  --check-reference    compare every computed tensor with the direct reference (exit 1 if\n"
+"                       one differs in a bit)\n"
 "\n"
 "A file ending in .s is assembly, a file starting with the program magic is a binary program\n"
 "(accelsim asm assemble), anything else is a graph. Exit status: 0 ok, 2 bad input or usage\n"
 "(including a program that deadlocks), 3 the graph does not fit --memory-budget, 1 other failure.\n"
 "Output files are written to a temporary name and renamed when complete (docs/traces.md).\n";
-
-static int read_all(const char *path, unsigned char **buf, size_t *len, asim_err *e)
-{
-	char esc[256];
-	asim_escape(esc, sizeof esc, path);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return asim_errorf(e, ASIM_ENOENT, "%s: cannot open", esc);
-	size_t cap = 1 << 16, n = 0;
-	unsigned char *b = asim_malloc(cap);
-	while (b != NULL) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		unsigned char *nb = asim_realloc(b, cap * 2);
-		if (nb == NULL)
-			asim_free(b);
-		b = nb;
-		cap *= 2;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (b == NULL)
-		return asim_errorf(e, ASIM_ENOMEM, "out of memory reading %s", esc);
-	if (bad) {
-		asim_free(b);
-		return asim_errorf(e, ASIM_EIO, "%s: read error", esc);
-	}
-	*buf = b;
-	*len = n;
-	return ASIM_OK;
-}
 
 /* "24GiB", "1.5 GB", "4096": bytes (decimal and binary units, B optional). -1 when malformed. */
 static int parse_size(const char *s, uint64_t *out)
@@ -119,6 +99,71 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* --functional: values through the same program, .npy files, the reference check. Runs before
+ * anything is printed, so a bad input file leaves no partial output. */
+typedef struct run_func {
+	func_vals fv, ref;
+	int check_ref;
+} run_func;
+
+static int run_functional(run_func *F, const graph *g, const chip *c, const isa_program *p,
+                          uint64_t seed, const char *inputs, const char *outputs, int raw_bits,
+                          asim_err *e)
+{
+	func_opts fo = {seed, FUNC_ORDER_PROGRAM};
+	int rc = func_vals_init(&F->fv, g, e);
+	if (rc)
+		return rc;
+	if (inputs)
+		rc = func_load_inputs(g, inputs, &F->fv, e);
+	else
+		func_random_inputs(g, seed, &F->fv);
+	if (rc == 0)
+		rc = func_run(g, c, p, &fo, &F->fv, e);
+	if (rc == 0 && F->check_ref && (rc = func_vals_init(&F->ref, g, e)) == 0) {
+		for (size_t t = 0; t < g->n_tensors; t++)
+			if (g->tensors[t].producer < 0)
+				memcpy(F->ref.v[t], F->fv.v[t], g->tensors[t].bytes);
+		rc = func_reference(g, c, &fo, &F->ref, e);
+	}
+	if (rc == 0 && outputs)
+		rc = func_write_outputs(g, outputs, &F->fv, raw_bits, e);
+	return rc;
+}
+
+/* one line per output (every computed tensor with --check-reference); 1 if one differs */
+static int print_functional(const run_func *F, const graph *g)
+{
+	size_t ndiff = 0;
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->producer < 0 || (T->kind != GRAPH_OUTPUT && !F->check_ref))
+			continue;
+		char hex[65], esc[128];
+		dp_sha256_hex(F->fv.v[t], T->bytes, hex);
+		asim_escape(esc, sizeof esc, T->name);
+		hex[16] = '\0';
+		printf("functional %s '%s' %s [", T->kind == GRAPH_OUTPUT ? "output" : "tensor", esc,
+		       asim_dtype_names[T->dtype]);
+		for (uint32_t d = 0; d < T->rank; d++)
+			printf("%s%llu", d ? ", " : "", (unsigned long long)T->shape[d]);
+		printf("] sha256 %s", hex);
+		if (F->check_ref) {
+			uint64_t nd = 0, es = asim_dtype_bytes(T->dtype);
+			for (uint64_t i = 0; i < T->elems; i++)
+				nd += memcmp((char *)F->fv.v[t] + i * es, (char *)F->ref.v[t] + i * es, es) != 0;
+			if (nd)
+				printf(" reference: %llu of %llu elements differ", (unsigned long long)nd,
+				       (unsigned long long)T->elems);
+			else
+				printf(" reference: bit-identical");
+			ndiff += nd != 0;
+		}
+		printf("\n");
+	}
+	return ndiff != 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *cmd = "run";
@@ -128,7 +173,8 @@ int cmd_run(int argc, char **argv)
 	}
 	const char *in = NULL, *chipspec = NULL, *summary = NULL;
 	uint64_t seed = 0, top = 5, budget = 0;
-	int have_seed = 0, have_budget = 0;
+	int have_seed = 0, have_budget = 0, functional = 0, raw_bits = 0, check_ref = 0;
+	const char *inputs = NULL, *outputs = NULL;
 	tracer_opts to;
 	memset(&to, 0, sizeof to);
 	to.trace_level = TRACER_LEVEL_INST;
@@ -167,6 +213,16 @@ int cmd_run(int argc, char **argv)
 				have_seed = 1;
 			} else if (cli_parse_u64(v, &top) != 0 || top < 1 || top > 64)
 				return cli_usage_error(cmd, "--top needs a number from 1 to 64");
+		} else if (strcmp(a, "--inputs") == 0 || strcmp(a, "--outputs") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage_error(cmd, "%s needs a directory", a);
+			*(a[2] == 'i' ? &inputs : &outputs) = argv[++i];
+		} else if (strcmp(a, "--functional") == 0) {
+			functional = 1;
+		} else if (strcmp(a, "--raw-bits") == 0) {
+			raw_bits = 1;
+		} else if (strcmp(a, "--check-reference") == 0) {
+			check_ref = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(cmd_run_usage, stdout);
 			return 0;
@@ -182,6 +238,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (in == NULL)
 		return cli_usage_error(cmd, "missing GRAPH.yaml or PROGRAM.s");
+	if (!functional && (inputs || outputs || raw_bits || check_ref))
+		return cli_usage_error(cmd, "--inputs, --outputs, --raw-bits and --check-reference need "
+		                       "--functional");
+	if (raw_bits && !outputs)
+		return cli_usage_error(cmd, "--raw-bits needs --outputs");
 	{
 		const char *outs[4] = {summary, to.trace_path, to.ops_path, to.memory_path};
 		for (int i = 0; i < 4; i++)
@@ -199,7 +260,7 @@ int cmd_run(int argc, char **argv)
 	isa_program_init(&p);
 	engine_result r;
 	memset(&r, 0, sizeof r);
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	char hash[17];
 	const char *kind = "program";
@@ -207,7 +268,10 @@ int cmd_run(int argc, char **argv)
 	memset(&g, 0, sizeof g);
 	tracer *tr = NULL;
 	int unfit = 0;
-	int rc = read_all(in, &buf, &len, &e);
+	run_func F;
+	memset(&F, 0, sizeof F);
+	F.check_ref = check_ref;
+	int rc = asim_read_file(in, &buf, &len, &e);
 	if (rc)
 		goto done;
 	report_hash(buf, len, hash);
@@ -216,10 +280,10 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	have_chip = 1;
 	if (len >= 8 && memcmp(buf, ASM_MAGIC, 8) == 0) {
-		rc = asm_decode(in, buf, len, &p, &e);
+		rc = asm_decode(in, (const unsigned char *)buf, len, &p, &e);
 	} else if (ends_with(in, ".s") || ends_with(in, ".asm")) {
 		asm_srcmap m;
-		rc = asm_parse(in, (const char *)buf, len, &p, &m, &e);
+		rc = asm_parse(in, buf, len, &p, &m, &e);
 		if (rc == 0) {
 			rc = asm_check(&p, &m, &c, &e);
 			asm_srcmap_fini(&m);
@@ -231,6 +295,8 @@ int cmd_run(int argc, char **argv)
 			goto done;
 		have_graph = 1;
 		memcpy(hash, g.hash, sizeof hash);
+		if (functional && (rc = func_check_graph(&g, &e)) != 0)
+			goto done;
 		lower_opts lo = {0};
 		rc = lower_graph(&g, &c, &lo, &p, &e);
 	}
@@ -240,6 +306,14 @@ int cmd_run(int argc, char **argv)
 		rc = cli_usage_error(cmd, "--memory-budget needs a graph (tensor liveness), not a program");
 		goto done_usage;
 	}
+	if (functional && !have_graph) {
+		rc = asim_errorf(&e, ASIM_EUSAGE, "--functional needs a graph (the tensors it reads and "
+		                 "writes), not a program");
+		goto done;
+	}
+	if (functional && (rc = run_functional(&F, &g, &c, &p, have_seed ? seed : c.num.seed, inputs,
+	                                       outputs, raw_bits, &e)) != 0)
+		goto done;
 	to.version = PACKAGE_VERSION;
 	to.input_name = have_graph ? g.name : in;
 	to.input_hash = hash;
@@ -279,6 +353,9 @@ int cmd_run(int argc, char **argv)
 		}
 		asim_free(names);
 	}
+	if (rc == 0 && functional && print_functional(&F, &g))
+		rc = asim_errorf(&e, ASIM_ECHECK, "--check-reference: the functional values differ from "
+		                 "the reference");
 done:
 	if (rc)
 		rc = cli_report(cmd, &e);
@@ -286,6 +363,8 @@ done:
 		rc = 3;
 done_usage:
 	tracer_free(tr);
+	func_vals_fini(&F.fv);
+	func_vals_fini(&F.ref);
 	asim_free(buf);
 	engine_result_fini(&r);
 	isa_program_fini(&p);
