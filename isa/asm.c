@@ -25,6 +25,7 @@
  * Every parsed instruction passes isa_validate_inst(); problems point at the operand's column.
  */
 #include "isa/asm.h"
+#include "sim/fileio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -634,43 +635,6 @@ fail:
 	return rc;
 }
 
-static int read_whole(const char *path, char **buf, size_t *len, asim_err *e)
-{
-	char esc[256];
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		asim_escape(esc, sizeof esc, path);
-		return asim_errorf(e, ASIM_ENOENT, "%s: %s", esc, strerror(errno));
-	}
-	size_t cap = 4096, n = 0;
-	char *b = asim_malloc(cap);
-	for (;;) {
-		if (b == NULL) {
-			fclose(f);
-			return asim_errorf(e, ASIM_ENOMEM, "out of memory reading %s", path);
-		}
-		n += fread(b + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		char *nb = asim_realloc(b, cap * 2);
-		if (nb == NULL)
-			asim_free(b);
-		b = nb;
-		cap *= 2;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		asim_free(b);
-		asim_escape(esc, sizeof esc, path);
-		return asim_errorf(e, ASIM_EIO, "%s: read error", esc);
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return ASIM_OK;
-}
-
 int asm_parse_file(const char *path, isa_program *p, asm_srcmap *m, asim_err *e)
 {
 	char *buf;
@@ -678,7 +642,7 @@ int asm_parse_file(const char *path, isa_program *p, asm_srcmap *m, asim_err *e)
 	isa_program_init(p);
 	if (m)
 		asm_srcmap_init(m);
-	int rc = read_whole(path, &buf, &len, e);
+	int rc = asim_read_file(path, &buf, &len, e);
 	if (rc)
 		return rc;
 	rc = asm_parse(path, buf, len, p, m, e);

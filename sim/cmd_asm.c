@@ -18,6 +18,7 @@
 #include "sim/alloc.h"
 #include "sim/chip.h"
 #include "sim/cli.h"
+#include "sim/fileio.h"
 #include "traces/outfile.h"
 
 const char cmd_asm_usage[] =
@@ -39,48 +40,16 @@ const char cmd_asm_usage[] =
 "\n"
 "Exit status: 0 ok, 2 bad usage or a bad program (one line 'file:line:column: message' on stderr).\n";
 
-static int read_file(const char *path, unsigned char **buf, size_t *len, asim_err *e)
-{
-	FILE *f = fopen(path, "rb");
-	char esc[256];
-	asim_escape(esc, sizeof esc, path);
-	if (f == NULL)
-		return asim_errorf(e, ASIM_ENOENT, "%s: cannot open", esc);
-	size_t cap = 1 << 16, n = 0;
-	unsigned char *b = asim_malloc(cap);
-	while (b != NULL) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		unsigned char *nb = asim_realloc(b, cap * 2);
-		if (nb == NULL)
-			asim_free(b);
-		b = nb;
-		cap *= 2;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (b == NULL)
-		return asim_errorf(e, ASIM_ENOMEM, "out of memory reading %s", esc);
-	if (bad) {
-		asim_free(b);
-		return asim_errorf(e, ASIM_EIO, "%s: read error", esc);
-	}
-	*buf = b;
-	*len = n;
-	return ASIM_OK;
-}
-
 /* Load a program from text (.s, or anything not starting with the binary magic) or binary. */
 static int load_program(const char *path, isa_program *p, asm_srcmap *m, asim_err *e)
 {
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
-	int rc = read_file(path, &buf, &len, e);
+	int rc = asim_read_file(path, &buf, &len, e);
 	if (rc)
 		return rc;
 	if (len >= 8 && memcmp(buf, ASM_MAGIC, 8) == 0)
-		rc = asm_decode(path, buf, len, p, e);
+		rc = asm_decode(path, (const unsigned char *)buf, len, p, e);
 	else
 		rc = asm_parse(path, (const char *)buf, len, p, m, e);
 	asim_free(buf);

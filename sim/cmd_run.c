@@ -19,6 +19,7 @@
 #include "sim/alloc.h"
 #include "sim/chip.h"
 #include "sim/cli.h"
+#include "sim/fileio.h"
 #include "sim/engine.h"
 #include "sim/graph.h"
 #include "sim/report.h"
@@ -41,38 +42,6 @@ const char cmd_run_usage[] =
 "A file ending in .s is assembly, a file starting with the program magic is a binary program\n"
 "(accelsim asm assemble), anything else is a graph. Exit status: 0 ok, 2 bad input or usage\n"
 "(including a program that deadlocks), 1 other failure.\n";
-
-static int read_all(const char *path, unsigned char **buf, size_t *len, asim_err *e)
-{
-	char esc[256];
-	asim_escape(esc, sizeof esc, path);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return asim_errorf(e, ASIM_ENOENT, "%s: cannot open", esc);
-	size_t cap = 1 << 16, n = 0;
-	unsigned char *b = asim_malloc(cap);
-	while (b != NULL) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		unsigned char *nb = asim_realloc(b, cap * 2);
-		if (nb == NULL)
-			asim_free(b);
-		b = nb;
-		cap *= 2;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (b == NULL)
-		return asim_errorf(e, ASIM_ENOMEM, "out of memory reading %s", esc);
-	if (bad) {
-		asim_free(b);
-		return asim_errorf(e, ASIM_EIO, "%s: read error", esc);
-	}
-	*buf = b;
-	*len = n;
-	return ASIM_OK;
-}
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -132,13 +101,13 @@ int cmd_run(int argc, char **argv)
 	isa_program_init(&p);
 	engine_result r;
 	memset(&r, 0, sizeof r);
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	char hash[17];
 	const char *kind = "program";
 	graph g;
 	memset(&g, 0, sizeof g);
-	int rc = read_all(in, &buf, &len, &e);
+	int rc = asim_read_file(in, &buf, &len, &e);
 	if (rc)
 		goto done;
 	report_hash(buf, len, hash);
@@ -147,10 +116,10 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	have_chip = 1;
 	if (len >= 8 && memcmp(buf, ASM_MAGIC, 8) == 0) {
-		rc = asm_decode(in, buf, len, &p, &e);
+		rc = asm_decode(in, (const unsigned char *)buf, len, &p, &e);
 	} else if (ends_with(in, ".s") || ends_with(in, ".asm")) {
 		asm_srcmap m;
-		rc = asm_parse(in, (const char *)buf, len, &p, &m, &e);
+		rc = asm_parse(in, buf, len, &p, &m, &e);
 		if (rc == 0) {
 			rc = asm_check(&p, &m, &c, &e);
 			asm_srcmap_fini(&m);

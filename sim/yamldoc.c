@@ -10,6 +10,7 @@
  */
 #include "sim/yamldoc.h"
 #include "sim/alloc.h"
+#include "sim/fileio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -314,44 +315,12 @@ int yd_load_buffer(yd_doc *d, const char *name, const char *buf, size_t len, asi
 int yd_load_file(yd_doc *d, const char *path, asim_err *e)
 {
 	memset(d, 0, sizeof *d);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return asim_errorf(e, errno == ENOENT ? ASIM_ENOENT : ASIM_EIO, "%s: cannot open: %s", path,
-		                   strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return asim_errorf(e, ASIM_ENOENT, "%s: not a regular file", path);
-	}
-	size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
-	char *buf = asim_malloc(cap);
-	while (buf != NULL) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0 || n < cap) {
-			if (ferror(f)) {
-				asim_free(buf);
-				fclose(f);
-				return asim_errorf(e, ASIM_EIO, "%s: read error", path);
-			}
-			if (feof(f))
-				break;
-		}
-		if (n == cap) {
-			char *nb = asim_realloc(buf, cap * 2);
-			if (nb == NULL) {
-				asim_free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (buf == NULL)
-		return asim_errorf(e, ASIM_ENOMEM, "%s: out of memory", path);
-	int rc = yd_load_buffer(d, path, buf, n, e);
+	char *buf;
+	size_t n;
+	int rc = asim_read_file(path, &buf, &n, e);
+	if (rc != 0)
+		return rc;
+	rc = yd_load_buffer(d, path, buf, n, e);
 	asim_free(buf);
 	return rc;
 }
