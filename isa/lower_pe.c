@@ -78,6 +78,39 @@ static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype od
 
 /* ==== matmul ================================================================================ */
 
+/* Per-output-channel bias (or any vector of n elements) onto partitions: element i at partition
+ * i % cols, column i / cols. A DMA with one element per partition would move 2-byte runs (the
+ * DMA efficiency curve charges each as efficient_bytes); instead the vector is read as ⌈n/cols⌉
+ * contiguous rows of cols elements into a stage and turned by the vector engine, 128 rows at a
+ * time. `bias` receives [cols parts × ⌈n/cols⌉]. */
+static void pe_load_bias(lower_ctx *L, uint32_t t, uint64_t addr, uint64_t n, uint32_t cols,
+                         lower_buf *bias, lower_buf *stage)
+{
+	asim_dtype dt = lower_T(L, t)->dtype;
+	uint64_t es = asim_dtype_bytes(dt), ntn = lower_ceil(n, cols);
+	uint32_t P = L->c->sbuf.partitions;
+	for (uint64_t r0 = 0; r0 < ntn; r0 += P) {
+		uint64_t rn = lower_min(P, ntn - r0);
+		uint64_t full = lower_min(rn, (n - r0 * cols) / cols), tail = n - (r0 + full) * cols;
+		if (full < rn && tail > cols)
+			tail = cols;
+		if (full) {
+			isa_ap src = lower_ap_hbm(dt, addr + r0 * cols * es, (uint32_t)full, cols * es, cols, es, 1, 0);
+			isa_ap d = lower_ap_sbuf(dt, 0, (uint32_t)full, stage->off, cols, es, 1, 0);
+			lower_load(L, t, &d, &src, stage, 1);
+		}
+		if (full < rn) {
+			isa_ap src = lower_ap_hbm(dt, addr + (r0 + full) * cols * es, 1, tail * es, (uint32_t)tail, es, 1, 0);
+			isa_ap d = lower_ap_sbuf(dt, (uint32_t)full, 1, stage->off, (uint32_t)tail, es, 1, 0);
+			lower_load(L, t, &d, &src, stage, full == 0);
+		}
+		isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+		tr.src[0] = lower_ap_sbuf(dt, 0, (uint32_t)rn, stage->off, cols, es, 1, 0);
+		tr.dst = lower_ap_sbuf(dt, 0, cols, bias->off + r0 * es, (uint32_t)rn, es, 1, 0);
+		lower_compute(L, LOWER_Q_VEC, &tr, bias, r0 == 0, stage, NULL, NULL);
+	}
+}
+
 typedef struct mm_desc {
 	uint32_t ta, tb, ty;
 	int tbias;                     /* -1: none */
@@ -156,7 +189,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	/* fixed buffers */
 	uint64_t stage_b = (!m->a_km || m->b_nk) ? lower_min(m->K, rows) * lower_max(esA, esB) : 0;
 	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
-	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb;
+	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb + cols * esb;
 	if (fixed > budget)
 		return lower_mapping_error(L, "matmul staging buffers need %llu bytes per SBUF partition, "
 		                           "%llu available", (unsigned long long)fixed,
@@ -182,8 +215,13 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			return lower_mapping_error(L, "a moving tile does not fit in SBUF");
 	}
 	uint64_t a_bytes = a_res ? ktn * mb * esA : mmax * esA;
+	/* whole-row staging of A (stored [M, K]) when two rows of K fit beside everything else */
+	uint64_t used = fixed + (b_res ? b_bytes : 2 * b_bytes) + 2 * a_bytes;
+	int a_wide = a_res && !m->a_km && 2 * m->K * esA <= budget - lower_min(budget, used);
+	uint32_t blk = P < 128 ? P : 128, asi = 0;
 
-	lower_buf stage[2], yb[2], ys[2], bias, bbuf[2], abuf[2], ps[LOWER_MAX_BUFS / 4];
+	lower_buf stage[2], yb[2], ys[2], bias, bstage, bbuf[2], abuf[2], astage[2];
+	lower_buf ps[LOWER_MAX_BUFS / 4];
 	uint32_t si = 0, yi = 0, ysi = 0, bi = 0, ai = 0, pi = 0;
 	if (stage_b)
 		for (int i = 0; i < 2; i++)
@@ -192,13 +230,18 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		lower_sbuf_alloc(L, &yb[i], mmax * esY);
 		lower_sbuf_alloc(L, &ys[i], cols * esY);
 	}
-	if (m->tbias >= 0)
+	if (m->tbias >= 0) {
 		lower_sbuf_alloc(L, &bias, ntn * esb);
+		lower_sbuf_alloc(L, &bstage, cols * esb);
+	}
 	lower_sbuf_alloc(L, &bbuf[0], b_bytes);
 	if (!b_res)
 		lower_sbuf_alloc(L, &bbuf[1], b_bytes);
 	for (int i = 0; i < 2; i++)
 		lower_sbuf_alloc(L, &abuf[i], a_bytes);
+	if (a_wide)
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &astage[i], m->K * esA);
 	uint32_t nps = L->psum_budget < LOWER_MAX_BUFS / 4 ? L->psum_budget : LOWER_MAX_BUFS / 4;
 	for (uint32_t i = 0; i < nps; i++)
 		lower_psum_alloc(L, &ps[i]);
@@ -206,21 +249,29 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	const graph_tensor *TA = lower_T(L, m->ta), *TB = lower_T(L, m->tb);
 	uint64_t lda = m->a_km ? m->M : m->K, ldb = m->b_nk ? m->K : m->N;
 	(void)TA; (void)TB;
-	if (m->tbias >= 0) {
-		uint32_t tb = (uint32_t)m->tbias;
-		for (uint64_t nt = 0; nt < ntn; nt++) {
-			uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
-			isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + nt * cols * esb, nn, esb,
-			                          1, esb, 1, 0);
-			isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, nn, bias.off + nt * esb, 1, esb, 1, 0);
-			lower_load(L, tb, &d, &src, &bias, nt == 0);
-		}
-	}
+	if (m->tbias >= 0)
+		pe_load_bias(L, (uint32_t)m->tbias, L->hbm_addr[(uint32_t)m->tbias], m->N, cols, &bias,
+		             &bstage);
 	uint64_t prev_boff = UINT64_MAX;
 	for (uint64_t b = 0; b < m->batch; b++) {
 		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
 		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
 		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
+		if (b_res && bbase != prev_boff && !m->b_nk && m->K >= rows) {
+			/* whole B stored [K, N]: every full K tile in ONE transfer (partition p holds rows
+			 * kt·rows + p of all tiles: runs of N elements), split across the load queues;
+			 * the partial last tile in a second one */
+			uint64_t kfull = m->K / rows;
+			isa_ap src = lower_ap_hbm(dtB, bbase, rows, ldb * esB, (uint32_t)m->N, esB,
+			                          (uint32_t)kfull, rows * ldb * esB);
+			isa_ap d = lower_ap_sbuf(dtB, 0, rows, bbuf[0].off, (uint32_t)m->N, esB, (uint32_t)kfull,
+			                         m->N * esB);
+			lower_load(L, m->tb, &d, &src, &bbuf[0], 1);
+			if (kfull < ktn)
+				mm_load_kf(L, m->tb, bbase, ldb, 1, kfull * rows, (uint32_t)(m->K - kfull * rows), 0,
+				           (uint32_t)m->N, &bbuf[0], kfull * m->N * esB, 0, stage, &si);
+			prev_boff = bbase;
+		}
 		if (b_res && bbase != prev_boff) {       /* whole B, [kt][K_t parts × N] */
 			for (uint64_t kt = 0; kt < ktn; kt++) {
 				uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
@@ -232,7 +283,25 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		for (uint64_t m0 = 0; m0 < m->M; m0 += mb) {
 			uint64_t mbn = lower_min(mb, m->M - m0);
 			lower_buf *ab = &abuf[ai++ % 2];
-			if (a_res)
+			if (a_res && a_wide) {
+				/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
+				 * partition, one transfer), then each K tile turned by the vector engine */
+				for (uint64_t fb = 0; fb < mbn; fb += blk) {
+					uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
+					lower_buf *s = &astage[asi++ % 2];
+					isa_ap src = lower_ap_hbm(dtA, abase + (m0 + fb) * lda * esA, bn, lda * esA,
+					                          (uint32_t)m->K, esA, 1, 0);
+					isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)m->K, esA, 1, 0);
+					lower_load(L, m->ta, &sd, &src, s, 1);
+					for (uint64_t kt = 0; kt < ktn; kt++) {
+						uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+						isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+						tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + kt * rows * esA, kn, esA, 1, 0);
+						tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + fb) * esA, bn, esA, 1, 0);
+						lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && kt == 0, s, NULL, NULL);
+					}
+				}
+			} else if (a_res)
 				for (uint64_t kt = 0; kt < ktn; kt++) {
 					uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
 					mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0, (uint32_t)mbn, ab,
@@ -274,7 +343,6 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					pe_evacuate(L, p, o, dtY, nn, mcn, m->tbias >= 0 ? &bias : NULL, nt * esb,
 					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act);
 					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
-					uint32_t blk = P < 128 ? P : 128;
 					for (uint32_t r = 0; r < mcn; r += blk) {
 						uint32_t rn = mcn - r < blk ? mcn - r : blk;
 						lower_buf *s = &ys[ysi++ % 2];

@@ -211,6 +211,10 @@ static void time_lanes(const chip_engine *g, const isa_clock *clk, isa_clock_dom
 	out->flops = isa_ap_elems(&in->dst);
 	if (in->opcode == ISA_OP_TENSOR_REDUCE)
 		out->flops = isa_ap_elems(&in->src[0]);
+	/* data movement is no arithmetic: transposes, copies and bypass moves count no FLOPs */
+	if (in->opcode == ISA_OP_TRANSPOSE || in->opcode == ISA_OP_TENSOR_COPY
+	    || (in->opcode != ISA_OP_ACTIVATE && in->func == ISA_ALU_BYPASS))
+		out->flops = 0;
 }
 
 void isa_time_vec(const chip *c, const isa_clock *clk, const isa_inst *in, isa_cost *out)

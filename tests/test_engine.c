@@ -484,7 +484,7 @@ Test(engine, same_program_gives_byte_identical_summary_json)
 		snprintf(path, sizeof path, "%s/s%d.json", dir, k);
 		outfile f;
 		cr_assert_eq(outfile_open(&f, path, &e), 0);
-		report_meta m = {"test", "t.s", "program", "0000000000000000", 7, NULL, 0, 0};
+		report_meta m = {"test", "t.s", "program", "0000000000000000", 7, NULL, 0, 0, 0, 0};
 		report_json(&f, &c, &r, &m);
 		cr_assert_eq(outfile_commit(&f, &e), 0);
 		txt[k] = tu_read_file(path, NULL);
