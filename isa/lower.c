@@ -202,7 +202,13 @@ void lower_dma(lower_ctx *L, int dir, const isa_ap *dst, const isa_ap *src, cons
 	uint64_t bytes = lower_ap_bytes(dst);
 	uint64_t piece_min = lower_max(L->c->dma.efficient_bytes, 4096);
 	uint32_t nq = dir == 0 ? L->nload : L->nstore;
-	uint64_t k = lower_min(lower_min(nq, rows), lower_max(1, bytes / piece_min));
+	/* the cost of a transfer is its bytes scaled by the DMA efficiency of its shorter contiguous
+	 * run (docs/timing-model.md): split by that, so short-run transfers spread over queues too */
+	uint64_t run = lower_min(isa_ap_run_bytes(dst), isa_ap_run_bytes(src));
+	uint64_t eff_bytes = bytes;
+	if (run > 0 && run < L->c->dma.efficient_bytes)
+		eff_bytes = bytes / run * L->c->dma.efficient_bytes;
+	uint64_t k = lower_min(lower_min(nq, rows), lower_max(1, eff_bytes / piece_min));
 	uint32_t r0 = 0;
 	for (uint64_t i = 0; i < k; i++) {
 		uint32_t r1 = (uint32_t)((uint64_t)rows * (i + 1) / k);
@@ -439,8 +445,9 @@ static void lower_split_queues(lower_ctx *L, const graph_op *op)
 	uint64_t nl = in + out ? (L->ndma * in + (in + out) / 2) / (in + out) : L->ndma / 2;
 	if (nl < 1)
 		nl = 1;
-	if (nl > L->ndma - 1)
-		nl = L->ndma - 1;
+	/* at least a quarter of the queues store: an op's stores end it, and its readers wait */
+	if (nl > L->ndma - lower_max(1, L->ndma / 4))
+		nl = L->ndma - lower_max(1, L->ndma / 4);
 	L->nload = (uint32_t)nl;
 	L->nstore = L->ndma - L->nload;
 }

@@ -111,6 +111,25 @@ static void pe_load_bias(lower_ctx *L, uint32_t t, uint64_t addr, uint64_t n, ui
 	}
 }
 
+#define MM_BGROUPS 16              /* whole-B loads: at most this many transfers (+ a tail) */
+#define MM_ROWBLK 4                /* whole-row output stores: row blocks per moving chunk */
+
+/* a load into `buf` (tensor t) whose writer tokens are also returned in *tok */
+static void mm_load_tok(lower_ctx *L, uint32_t t, const isa_ap *dst, const isa_ap *src,
+                        lower_buf *buf, int fresh, lower_dep *tok)
+{
+	lower_dep d = L->tdep[t];
+	if (fresh) {
+		lower_dep h = lower_buf_fill(buf);
+		lower_dep_merge(&d, &h);
+	} else {
+		lower_dep_merge(&d, &buf->haz);
+	}
+	*tok = lower_nodep;
+	lower_dma(L, 0, dst, src, &d, tok);
+	lower_buf_wrote(buf, tok);
+}
+
 typedef struct mm_desc {
 	uint32_t ta, tb, ty;
 	int tbias;                     /* -1: none */
@@ -242,6 +261,18 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	if (a_wide)
 		for (int i = 0; i < 2; i++)
 			lower_sbuf_alloc(L, &astage[i], m->K * esA);
+	/* whole output rows (runs of N) when N spans several stationary tiles and two sets of
+	 * row blocks fit in what is left */
+	uint64_t nrb = lower_ceil(lower_min(mmax, m->M), blk);
+	used += a_wide ? 2 * m->K * esA : 0;
+	int rowstore = b_res && ntn > 1 && nrb <= MM_ROWBLK
+	               && 2 * nrb * m->N * esY <= budget - lower_min(budget, used);
+	lower_buf yrow[2][MM_ROWBLK];
+	uint32_t yri = 0;
+	if (rowstore)
+		for (int i = 0; i < 2; i++)
+			for (uint64_t r = 0; r < nrb; r++)
+				lower_sbuf_alloc(L, &yrow[i][r], m->N * esY);
 	uint32_t nps = L->psum_budget < LOWER_MAX_BUFS / 4 ? L->psum_budget : LOWER_MAX_BUFS / 4;
 	for (uint32_t i = 0; i < nps; i++)
 		lower_psum_alloc(L, &ps[i]);
@@ -253,63 +284,96 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		pe_load_bias(L, (uint32_t)m->tbias, L->hbm_addr[(uint32_t)m->tbias], m->N, cols, &bias,
 		             &bstage);
 	uint64_t prev_boff = UINT64_MAX;
+	int a_first = 1;
+	for (int q = 0; q < LOWER_MAXQ; q++)
+		if (L->tdep[m->ta].v[q])
+			a_first = 0;
+	lower_dep bgrp[MM_BGROUPS + 1];          /* grouped whole-B loads: each group's writers */
+	uint64_t kg = 1;
+	int grouped = 0;
 	for (uint64_t b = 0; b < m->batch; b++) {
 		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
 		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
 		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
-		if (b_res && bbase != prev_boff && !m->b_nk && m->K >= rows) {
-			/* whole B stored [K, N]: every full K tile in ONE transfer (partition p holds rows
-			 * kt·rows + p of all tiles: runs of N elements), split across the load queues;
-			 * the partial last tile in a second one */
-			uint64_t kfull = m->K / rows;
-			isa_ap src = lower_ap_hbm(dtB, bbase, rows, ldb * esB, (uint32_t)m->N, esB,
-			                          (uint32_t)kfull, rows * ldb * esB);
-			isa_ap d = lower_ap_sbuf(dtB, 0, rows, bbuf[0].off, (uint32_t)m->N, esB, (uint32_t)kfull,
-			                         m->N * esB);
-			lower_load(L, m->tb, &d, &src, &bbuf[0], 1);
-			if (kfull < ktn)
-				mm_load_kf(L, m->tb, bbase, ldb, 1, kfull * rows, (uint32_t)(m->K - kfull * rows), 0,
-				           (uint32_t)m->N, &bbuf[0], kfull * m->N * esB, 0, stage, &si);
-			prev_boff = bbase;
-		}
-		if (b_res && bbase != prev_boff) {       /* whole B, [kt][K_t parts × N] */
-			for (uint64_t kt = 0; kt < ktn; kt++) {
-				uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-				mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, 0, (uint32_t)m->N,
-				           &bbuf[0], kt * m->N * esB, kt == 0, stage, &si);
-			}
-			prev_boff = bbase;
-		}
 		for (uint64_t m0 = 0; m0 < m->M; m0 += mb) {
 			uint64_t mbn = lower_min(mb, m->M - m0);
 			lower_buf *ab = &abuf[ai++ % 2];
-			if (a_res && a_wide) {
-				/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
-				 * partition, one transfer), then each K tile turned by the vector engine */
-				for (uint64_t fb = 0; fb < mbn; fb += blk) {
-					uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
-					lower_buf *s = &astage[asi++ % 2];
-					isa_ap src = lower_ap_hbm(dtA, abase + (m0 + fb) * lda * esA, bn, lda * esA,
-					                          (uint32_t)m->K, esA, 1, 0);
-					isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)m->K, esA, 1, 0);
-					lower_load(L, m->ta, &sd, &src, s, 1);
+			/* The whole-B load goes before the first moving block when A is produced by an
+			 * earlier op (A's load waits for it; the weights need not queue behind it), else
+			 * after it (both are needed by the first matmul; A is the smaller). */
+			for (int pass = 0; pass < 3; pass++) {
+				if (pass == 1) {
+					if (a_res && a_wide) {
+						/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
+						 * partition, one transfer), then each K tile turned by the vector engine */
+						for (uint64_t fb = 0; fb < mbn; fb += blk) {
+							uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
+							lower_buf *s = &astage[asi++ % 2];
+							isa_ap src = lower_ap_hbm(dtA, abase + (m0 + fb) * lda * esA, bn, lda * esA,
+							                          (uint32_t)m->K, esA, 1, 0);
+							isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)m->K, esA, 1, 0);
+							lower_load(L, m->ta, &sd, &src, s, 1);
+							for (uint64_t kt = 0; kt < ktn; kt++) {
+								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+								isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+								tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + kt * rows * esA, kn, esA, 1, 0);
+								tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + fb) * esA, bn, esA, 1, 0);
+								lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && kt == 0, s, NULL, NULL);
+							}
+						}
+					} else if (a_res)
+						for (uint64_t kt = 0; kt < ktn; kt++) {
+							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+							mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0, (uint32_t)mbn, ab,
+							           kt * mbn * esA, kt == 0, stage, &si);
+						}
+					continue;
+				}
+				if ((pass == 0) != !a_first)
+					continue;
+				if (b_res && bbase != prev_boff && !m->b_nk && m->K >= rows) {
+					/* whole B stored [K, N]: full K tiles in transfers of kg tiles each (partition p
+					 * holds rows kt·rows + p: runs of N elements), each split across the load queues,
+					 * so that the first matmuls start after the first group; the partial last tile in
+					 * a transfer of its own. kg: ≥ 256 KiB per transfer, when B is that large */
+					uint64_t kfull = m->K / rows, tile = rows * m->N * esB;
+					kg = lower_max(lower_ceil(256 * 1024, tile), lower_ceil(kfull, MM_BGROUPS));
+					kg = lower_max(1, lower_min(kfull, kg));
+					for (uint64_t k0 = 0; k0 < kfull; k0 += kg) {
+						uint64_t kc = lower_min(kg, kfull - k0);
+						isa_ap src = lower_ap_hbm(dtB, bbase + k0 * rows * ldb * esB, rows, ldb * esB,
+						                          (uint32_t)m->N, esB, (uint32_t)kc, rows * ldb * esB);
+						isa_ap d = lower_ap_sbuf(dtB, 0, rows, bbuf[0].off + k0 * m->N * esB, (uint32_t)m->N,
+						                         esB, (uint32_t)kc, m->N * esB);
+						mm_load_tok(L, m->tb, &d, &src, &bbuf[0], k0 == 0, &bgrp[k0 / kg]);
+					}
+					if (kfull < ktn) {
+						uint32_t kn = (uint32_t)(m->K - kfull * rows);
+						isa_ap src = lower_ap_hbm(dtB, bbase + kfull * rows * ldb * esB, kn, ldb * esB,
+						                          (uint32_t)m->N, esB, 1, 0);
+						isa_ap d = lower_ap_sbuf(dtB, 0, kn, bbuf[0].off + kfull * m->N * esB,
+						                         (uint32_t)m->N, esB, 1, 0);
+						mm_load_tok(L, m->tb, &d, &src, &bbuf[0], kfull == 0, &bgrp[lower_ceil(kfull, kg)]);
+					}
+					grouped = 1;
+					prev_boff = bbase;
+				}
+				if (b_res && bbase != prev_boff) {       /* whole B, [kt][K_t parts × N] */
 					for (uint64_t kt = 0; kt < ktn; kt++) {
 						uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-						isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-						tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + kt * rows * esA, kn, esA, 1, 0);
-						tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + fb) * esA, bn, esA, 1, 0);
-						lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && kt == 0, s, NULL, NULL);
+						mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, 0, (uint32_t)m->N,
+						           &bbuf[0], kt * m->N * esB, kt == 0, stage, &si);
 					}
+					prev_boff = bbase;
 				}
-			} else if (a_res)
-				for (uint64_t kt = 0; kt < ktn; kt++) {
-					uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-					mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0, (uint32_t)mbn, ab,
-					           kt * mbn * esA, kt == 0, stage, &si);
-				}
-			for (uint64_t nt = 0; nt < ntn; nt++) {
+			}
+			/* order: (nt outer, mc inner), or with whole-row stores (mc outer, nt inner) */
+			uint64_t nmc = lower_ceil(mbn, mmax);
+			for (uint64_t it = 0; it < ntn * nmc; it++) {
+				uint64_t nt = rowstore ? it % ntn : it / nmc;
+				uint64_t mc = (rowstore ? it / ntn : it % nmc) * mmax;
 				uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
-				for (uint64_t mc = 0; mc < mbn; mc += mmax) {
+				{
 					uint32_t mcn = (uint32_t)lower_min(mmax, mbn - mc);
 					lower_buf *p = &ps[pi++ % nps];
 					for (uint64_t kt = 0; kt < ktn; kt++) {
@@ -337,12 +401,43 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						in.src[0] = lower_ap_sbuf(dtB, 0, kn, sb->off + soff, nn, esB, 1, 0);
 						in.src[1] = lower_ap_sbuf(dtA, 0, kn, mv->off + moff, mcn, esA, 1, 0);
 						in.dst = lower_ap_psum(0, nn, p->off, mcn, 1, 0);
-						lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
+						if (b_res && grouped) {
+							/* wait only for the group of B that holds this K tile */
+							uint64_t gi = kt * rows + rows <= m->K ? kt / kg : lower_ceil(m->K / rows, kg);
+							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, NULL, mv, &bgrp[gi]);
+							lower_dep t = lower_nodep;
+							lower_dep_tok(&t, LOWER_Q_PE, L->emitted[LOWER_Q_PE]);
+							lower_buf_read(sb, &t);
+						} else {
+							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
+						}
 					}
 					lower_buf *o = &yb[yi++ % 2];
 					pe_evacuate(L, p, o, dtY, nn, mcn, m->tbias >= 0 ? &bias : NULL, nt * esb,
 					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act);
 					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
+					if (rowstore) {
+						/* into whole rows [≤128 rows × N] (one buffer per row block of this
+						 * mc chunk); stored once the last N tile is in: runs of N elements,
+						 * rows back to back */
+						if (nt == 0)
+							yri++;
+						for (uint32_t r = 0, rb = 0; r < mcn; r += blk, rb++) {
+							uint32_t rn = mcn - r < blk ? mcn - r : blk;
+							lower_buf *s = &yrow[yri % 2][rb];
+							isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+							tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
+							tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off + nt * cols * esY, nn, esY, 1, 0);
+							lower_compute(L, LOWER_Q_VEC, &tr, s, nt == 0, o, NULL, NULL);
+							if (nt + 1 == ntn) {
+								isa_ap dst = lower_ap_hbm(dtY, ybase + (m0 + mc + r) * m->N * esY, rn,
+								                          m->N * esY, (uint32_t)m->N, esY, 1, 0);
+								isa_ap src = lower_ap_sbuf(dtY, 0, rn, s->off, (uint32_t)m->N, esY, 1, 0);
+								lower_store(L, m->ty, &dst, &src, s);
+							}
+						}
+						continue;
+					}
 					for (uint32_t r = 0; r < mcn; r += blk) {
 						uint32_t rn = mcn - r < blk ? mcn - r : blk;
 						lower_buf *s = &ys[ysi++ % 2];
