@@ -199,6 +199,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	if (cols > P)
 		cols = P;
 	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	int serial = c->pe.mode == CHIP_PE_SERIAL_FOLDS;
+	/* output-stationary serial-fold arrays hold an output tile [≤cols filters × ≤rows pixels]
+	 * in the PEs and stream the contraction: moving chunks of at most `rows` (SCALE-Sim OS:
+	 * S_R = ofmap pixels on the rows) */
+	if (serial && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
+		mmax = lower_min(mmax, rows);
 	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
 	asim_dtype dtY = mm_dt(L, m->ty), dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
 	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
@@ -267,6 +273,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	used += a_wide ? 2 * m->K * esA : 0;
 	int rowstore = b_res && ntn > 1 && nrb <= MM_ROWBLK
 	               && 2 * nrb * m->N * esY <= budget - lower_min(budget, used);
+	/* input-stationary serial-fold arrays: A^T resident, B resident, no bias (else the WS
+	 * mapping; docs/lowering.md) */
+	int is_mode = serial && c->pe.dataflow == CHIP_INPUT_STATIONARY && a_res && b_res
+	              && m->tbias < 0 && (mb % cols == 0 || mb >= m->M);
+	if (is_mode)
+		rowstore = 0;
 	lower_buf yrow[2][MM_ROWBLK];
 	uint32_t yri = 0;
 	if (rowstore)
@@ -366,6 +378,33 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					}
 					prev_boff = bbase;
 				}
+			}
+			if (is_mode) {
+				/* input-stationary (serial-fold arrays): stationary = A^T [K_t × ≤cols rows of
+				 * M], moving = B [K_t × ≤mmax of N]; PSUM holds Y rows [M_t × N_c] directly */
+				for (uint64_t mc = 0; mc < mbn; mc += cols) {
+					uint32_t mcn = (uint32_t)lower_min(cols, mbn - mc);
+					for (uint64_t n0 = 0; n0 < m->N; n0 += mmax) {
+						uint32_t nn = (uint32_t)lower_min(mmax, m->N - n0);
+						lower_buf *p = &ps[pi++ % nps];
+						for (uint64_t kt = 0; kt < ktn; kt++) {
+							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+							isa_inst in = lower_inst(ISA_OP_MATMUL);
+							in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+							in.src[0] = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + mc) * esA, mcn, esA, 1, 0);
+							in.src[1] = lower_ap_sbuf(dtB, 0, kn, bbuf[0].off + (kt * m->N + n0) * esB, nn, esB, 1, 0);
+							in.dst = lower_ap_psum(0, mcn, p->off, nn, 1, 0);
+							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &bbuf[0], ab, NULL);
+						}
+						lower_buf *o = &yb[yi++ % 2];
+						pe_evacuate(L, p, o, dtY, mcn, nn, NULL, 0, dtY, m->act);
+						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc) * m->N + n0) * esY, mcn,
+						                          m->N * esY, nn, esY, 1, 0);
+						isa_ap src = lower_ap_sbuf(dtY, 0, mcn, o->off, nn, esY, 1, 0);
+						lower_store(L, m->ty, &dst, &src, o);
+					}
+				}
+				continue;
 			}
 			/* order: (nt outer, mc inner), or with whole-row stores (mc outer, nt inner) */
 			uint64_t nmc = lower_ceil(mbn, mmax);
@@ -613,6 +652,10 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 	if (cols > P)
 		cols = P;
 	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	/* output-stationary serial-fold arrays: output chunks of at most `rows` pixels (the
+	 * SCALE-Sim OS mapping: ofmap pixels on the rows, filters on the columns, K streamed) */
+	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
+		mmax = lower_min(mmax, rows);
 	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
 	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtW = mm_dt(L, v->tw), dtX = mm_dt(L, v->tx), dtY = mm_dt(L, v->ty);
