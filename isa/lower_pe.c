@@ -222,7 +222,16 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	uint64_t rest = budget - fixed;
 	/* B: resident, or streamed per (kt, nt) tile (double-buffered) */
 	int b_res = ktn * m->N * esB <= rest / 2;
-	uint64_t b_bytes = b_res ? ktn * m->N * esB : cols * esB;
+	/* not resident: B streams in PANELS [all K tiles × one stationary column tile], one transfer
+	 * per panel, double-buffered (deep enough to hide the DMA's fixed cost behind a whole panel
+	 * of matmuls); one tile at a time when even a panel is too large, or B is stored [N, K] */
+	int b_panel = !b_res && !m->b_nk && 2 * ktn * cols * esB <= rest / 4;
+	/* panel width in column tiles: runs of at least efficient_bytes when that fits */
+	uint64_t pw = 1;
+	while (b_panel && pw * cols * esB < c->dma.efficient_bytes && pw < ntn
+	       && 2 * ktn * 2 * pw * cols * esB <= rest / 4)
+		pw *= 2;
+	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
 	if (!b_res && 2 * b_bytes > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
 	rest -= b_res ? b_bytes : 2 * b_bytes;
@@ -421,6 +430,24 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						uint64_t soff, moff;
 						if (b_res) {
 							soff = (kt * m->N + nt * cols) * esB;
+						} else if (b_panel) {
+							uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
+							if (nt % pw == 0 && mc == 0 && kt == 0) {
+								lower_buf *pb = &bbuf[bi++ % 2];
+								uint64_t kfull = m->K / rows;
+								uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
+								if (kfull) {
+									isa_ap src = lower_ap_hbm(dtB, bbase + nt * cols * esB, rows, ldb * esB, pn, esB,
+									                          (uint32_t)kfull, rows * ldb * esB);
+									isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
+									lower_load(L, m->tb, &d, &src, pb, 1);
+								}
+								if (kfull < ktn)
+									mm_load_kf(L, m->tb, bbase, ldb, 1, kfull * rows, (uint32_t)(m->K - kfull * rows),
+									           nt * cols, pn, pb, kfull * pst, kfull == 0, stage, &si);
+							}
+							sb = &bbuf[(bi + 1) % 2];
+							soff = kt * pst + (nt % pw) * cols * esB;
 						} else {
 							sb = &bbuf[bi++ % 2];
 							mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, nt * cols, nn,
