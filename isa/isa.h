@@ -43,9 +43,10 @@ typedef enum isa_engine { ISA_ENG_PE, ISA_ENG_ACT, ISA_ENG_VEC, ISA_ENG_DMA, ISA
 
 typedef enum isa_mem { ISA_MEM_NONE, ISA_MEM_HBM, ISA_MEM_SBUF, ISA_MEM_PSUM, ISA_MEM_COUNT } isa_mem;
 
-/* ALU operations of the vector engine. */
+/* ALU operations of the vector engine: a <alu> b (tensor_scalar: b = imm). bypass gives a;
+ * is_gt gives 1 if a > b, else +0; set gives b (tensor_scalar alu=set: memset to imm). */
 #define ISA_ALU_LIST(X) X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(MAX, "max") X(MIN, "min") \
-	X(BYPASS, "bypass") X(DIV, "div") X(POW, "pow") X(IS_GT, "is_gt")
+	X(BYPASS, "bypass") X(DIV, "div") X(POW, "pow") X(IS_GT, "is_gt") X(SET, "set")
 typedef enum isa_alu {
 #define X(name, s) ISA_ALU_##name,
 	ISA_ALU_LIST(X)
@@ -72,6 +73,18 @@ typedef struct isa_ap {
 	uint64_t stride[2];        /* bytes between consecutive elements of each free dimension */
 } isa_ap;
 
+/* Functional mode (sim/functional.h, docs/functional.md): where the values an instruction writes
+ * belong in an output tensor of its graph op, so that stochastic rounding draws the random bits of
+ * the element's linear index in that tensor (design.md section 3) whatever the tiling. Element
+ * (p, i, j) of dst -- partition (HBM: row) p, free indices i < n[0], j < n[1] -- is element
+ * base + p*step[0] + i*step[1] + j*step[2] of output `out` (0, 1, 2) of the op. Set by the
+ * lowering on the instructions that round an op's results; `valid` 0 elsewhere. Not encoded in
+ * the binary format and not printed by the disassembler (like `line`). */
+typedef struct isa_oidx {
+	int64_t base, step[3];
+	uint8_t valid, out;
+} isa_oidx;
+
 #define ISA_NO_SEM 0xffffu
 #define ISA_NO_GOP 0xffffffffu
 
@@ -88,6 +101,7 @@ typedef struct isa_inst {
 	float scale, bias;         /* ACT: func(x·scale + bias); TENSOR_SCALAR: imm = scale */
 	isa_ap dst, src[2];        /* for MATMUL: src[0] stationary, src[1] moving, dst PSUM */
 	uint32_t line;             /* source line in the assembly text, 0 when none (not encoded) */
+	isa_oidx oidx;             /* functional mode: output element indices (not encoded) */
 } isa_inst;
 
 typedef struct isa_program {

@@ -270,7 +270,9 @@ void lower_psum_alloc(lower_ctx *L, lower_buf *b)
 	L->live[L->nlive++] = b;
 }
 
-static void lower_release_all(lower_ctx *L)
+/* Merge the live buffers' last accesses into the SBUF chunks / PSUM banks they covered and free
+ * them. Called by each op family before it returns: the buffers are its locals. */
+void lower_release(lower_ctx *L)
 {
 	for (uint32_t i = 0; i < L->nlive; i++) {
 		lower_buf *b = L->live[i];
@@ -410,20 +412,25 @@ static void lower_ctx_fini(lower_ctx *L)
 	asim_free(L->bank_dep);
 }
 
-static void lower_place(lower_ctx *L)
+uint64_t lower_hbm_place(const graph *g, uint64_t *addr)
 {
-	const graph *g = L->g;
+	uint64_t top = 0;
 	for (size_t t = 0; t < g->n_tensors; t++) {
 		int32_t pr = g->tensors[t].producer;
 		if (pr >= 0 && g->ops[pr].type == GRAPH_OP_RESHAPE) {
 			/* a reshape of a row-major tensor is the same bytes: alias, no instruction */
-			L->hbm_addr[t] = L->hbm_addr[g->ops[pr].in[0]];
+			addr[t] = addr[g->ops[pr].in[0]];
 			continue;
 		}
-		L->hbm_addr[t] = L->hbm_top;
-		L->hbm_top += lower_ceil(lower_max(g->tensors[t].bytes, 1), LOWER_HBM_ALIGN)
-		              * LOWER_HBM_ALIGN;
+		addr[t] = top;
+		top += lower_ceil(lower_max(g->tensors[t].bytes, 1), LOWER_HBM_ALIGN) * LOWER_HBM_ALIGN;
 	}
+	return top;
+}
+
+static void lower_place(lower_ctx *L)
+{
+	L->hbm_top = lower_hbm_place(L->g, L->hbm_addr);
 }
 
 /* Split the DMA queues between loads and stores for one op, in proportion to its compulsory
@@ -492,7 +499,11 @@ int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program 
 			L.gop = (uint32_t)i;
 			lower_split_queues(&L, &g->ops[i]);
 			rc = lower_op(&L, &g->ops[i]);
-			lower_release_all(&L);
+			/* the op released its buffers (its locals); after a failure they are gone unread */
+			ASIM_ASSERT(rc != 0 || L.nlive == 0);
+			L.nlive = 0;
+			L.op_sbuf = 0;
+			L.op_banks = 0;
 			if (rc == 0)
 				rc = L.rc;
 		}

@@ -26,4 +26,11 @@ typedef struct lower_opts {
 int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program *p /* IN/OUT */,
                 asim_err *e);
 
+/* HBM placement (the same for every chip): addr[t] (n_tensors entries, caller-allocated) receives
+ * the byte address of tensor t -- each tensor at its own 512-byte-aligned address in declaration
+ * order, a reshape's output aliasing its input. Returns the bytes used. Convolution filters are
+ * stored at their address in the PE-ready layout [groups][C_in/groups][KH][KW][C_out/groups]
+ * (docs/lowering.md, section 4); every other tensor row-major. */
+uint64_t lower_hbm_place(const graph *g, uint64_t *addr /* OUT */);
+
 #endif

@@ -111,6 +111,9 @@ isa_inst lower_inst(isa_opcode op);
 /* buffers: allocation asserts capacity; all are released at the op's end */
 void lower_sbuf_alloc(lower_ctx *L, lower_buf *b, uint64_t bytes);
 void lower_psum_alloc(lower_ctx *L, lower_buf *b);   /* one bank */
+/* Release every buffer of the op (merging their last accesses into the chunks/banks): each op
+ * family calls it before returning, since its lower_buf values are locals. */
+void lower_release(lower_ctx *L);
 /* Start a new generation of contents: returns the dependencies its writers must wait for. */
 lower_dep lower_buf_fill(lower_buf *b);
 /* Record a writer/reader token set. */
@@ -134,6 +137,12 @@ static inline uint64_t lower_budget(const lower_ctx *L) { return L->sbuf_budget;
 static inline uint64_t lower_ceil(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 static inline uint64_t lower_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t lower_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+/* functional mode: output `out` element index of dst element (p, i, j) = base + p·sp + i·s0 + j·s1 */
+static inline isa_oidx lower_oidx(uint8_t out, int64_t base, int64_t sp, int64_t s0, int64_t s1)
+{
+	isa_oidx o = { base, { sp, s0, s1 }, 1, out };
+	return o;
+}
 static inline const graph_tensor *lower_T(const lower_ctx *L, uint32_t t) { return &L->g->tensors[t]; }
 
 /* op families (lower_pe.c, lower_vec.c) */

@@ -45,34 +45,37 @@
 static uint64_t mm_es(const lower_ctx *L, uint32_t t) { return asim_dtype_bytes(lower_T(L, t)->dtype); }
 static asim_dtype mm_dt(const lower_ctx *L, uint32_t t) { return lower_T(L, t)->dtype; }
 
-/* evacuate PSUM tile [np parts × nf] into SBUF buffer `o` at offset 0: bias (per partition,
- * from `bias` buf column `bcol`) and the fused activation */
+/* Evacuate PSUM tile [np parts × n0 × n1] (n1 rows of n0, contiguous) into SBUF buffer `o` at
+ * offset 0: bias (per partition, from `bias` buf at bias_off) and the fused activation. The result
+ * is rounded to the output dtype ONCE, by the instruction that writes `o`: with a bias and an
+ * activation, the bias is added in PSUM (FP32, in place) and the activation evacuates. `ox` gives
+ * the output element index of each element written (functional mode: stochastic rounding). */
 static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype odt, uint32_t np,
-                        uint32_t nf, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
-                        graph_act act)
+                        uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
+                        graph_act act, const isa_oidx *ox)
 {
-	isa_ap src = lower_ap_psum(0, np, ps->off, nf, 1, 0);
-	isa_ap dst = lower_ap_sbuf(odt, 0, np, o->off, nf, asim_dtype_bytes(odt), 1, 0);
+	uint64_t es = asim_dtype_bytes(odt);
+	isa_ap src = lower_ap_psum(0, np, ps->off, n0, n1, (uint64_t)n0 * 4);
+	isa_ap dst = lower_ap_sbuf(odt, 0, np, o->off, n0, es, n1, n0 * es);
 	if (bias != NULL) {
 		isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
 		in.func = ISA_ALU_ADD;
-		in.dst = dst;
 		in.src[0] = src;
-		in.src[1] = lower_ap_sbuf(bdt, 0, np, bias->off + bias_off, nf, 0, 1, 0);
-		lower_compute(L, LOWER_Q_VEC, &in, o, 1, ps, bias, NULL);
-		if (act != GRAPH_ACT_NONE) {
-			isa_inst a = lower_inst(ISA_OP_ACTIVATE);
-			a.func = (uint8_t)act;
-			a.dst = dst;
-			a.src[0] = dst;
-			lower_compute(L, LOWER_Q_ACT, &a, o, 0, NULL, NULL, NULL);
+		in.src[1] = lower_ap_sbuf(bdt, 0, np, bias->off + bias_off, n0, 0, n1, 0);
+		if (act == GRAPH_ACT_NONE) {
+			in.dst = dst;
+			in.oidx = *ox;
+			lower_compute(L, LOWER_Q_VEC, &in, o, 1, ps, bias, NULL);
+			return;
 		}
-		return;
+		in.dst = src;              /* PSUM += bias, FP32 */
+		lower_compute(L, LOWER_Q_VEC, &in, ps, 0, ps, bias, NULL);
 	}
 	isa_inst in = lower_inst(act != GRAPH_ACT_NONE ? ISA_OP_ACTIVATE : ISA_OP_TENSOR_COPY);
 	in.func = (uint8_t)(act != GRAPH_ACT_NONE ? act : ISA_ALU_BYPASS);
 	in.dst = dst;
 	in.src[0] = src;
+	in.oidx = *ox;
 	lower_compute(L, act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &in, o, 1, ps, NULL, NULL);
 }
 
@@ -479,8 +482,11 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						}
 					}
 					lower_buf *o = &yb[yi++ % 2];
-					pe_evacuate(L, p, o, dtY, nn, mcn, m->tbias >= 0 ? &bias : NULL, nt * esb,
-					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act);
+					/* Y^T tile: element (n, m) is Y[b][m0 + mc + m][nt·cols + n] */
+					isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + nt * cols),
+					                         1, (int64_t)m->N, 0);
+					pe_evacuate(L, p, o, dtY, nn, mcn, 1, m->tbias >= 0 ? &bias : NULL, nt * esb,
+					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
 					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
 					if (rowstore) {
 						/* into whole rows [≤128 rows × N] (one buffer per row block of this
@@ -519,6 +525,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			}
 		}
 	}
+	lower_release(L);       /* before the buffers (locals) go out of scope */
 	return 0;
 }
 
@@ -630,12 +637,16 @@ static void cv_load_band(lower_ctx *L, const cv_desc *v, uint64_t n, uint64_t cb
 	int holes = ny * nx != bd->rows * bd->cols;
 	isa_ap full = lower_ap_sbuf(dt, 0, cn, buf->off + boff, (uint32_t)(bd->cols * bd->rows), es, 1, 0);
 	if (holes) {                   /* zero padding and dilation holes: memset the band */
+		/* alu=set imm=0: +0 whatever the buffer held (x·0 would leave NaN where it held NaN or
+		 * Inf, and -0 where it held negative values: wrong values in functional mode) */
 		isa_inst z = lower_inst(ISA_OP_TENSOR_SCALAR);
-		z.func = ISA_ALU_MUL;
+		z.func = ISA_ALU_SET;
 		z.scale = 0.0f;
 		z.dst = full;
 		z.src[0] = full;
 		lower_compute(L, LOWER_Q_VEC, &z, buf, fresh, NULL, NULL, NULL);
+		/* the loads of this fill overwrite part of the memset: they wait for it (WAW) */
+		lower_dep_merge(&buf->haz, &buf->wr);
 		fresh = 0;
 	}
 	if (ny == 0 || nx == 0)
@@ -796,8 +807,10 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 								}
 						}
 						lower_buf *o = &yb[yi++ % 2];
-						pe_evacuate(L, p, o, dtY, on, (uint32_t)(rr * cc), v->tbias >= 0 ? &bias : NULL,
-						            ot * esb, v->tbias >= 0 ? mm_dt(L, (uint32_t)v->tbias) : dtY, v->act);
+						isa_oidx ox = lower_oidx(0, (int64_t)((((n * v->CO + g * COg + ot * cols) * v->OH + r0) * v->OW) + c0),
+						                         (int64_t)(v->OH * v->OW), 1, (int64_t)v->OW);
+						pe_evacuate(L, p, o, dtY, on, (uint32_t)cc, (uint32_t)rr, v->tbias >= 0 ? &bias : NULL,
+						            ot * esb, v->tbias >= 0 ? mm_dt(L, (uint32_t)v->tbias) : dtY, v->act, &ox);
 						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty]
 						                          + (((n * v->CO + g * COg + ot * cols) * v->OH + r0) * v->OW + c0) * esY,
 						                          on, v->OH * v->OW * esY, (uint32_t)cc, esY, (uint32_t)rr, v->OW * esY);
@@ -806,6 +819,7 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 					}
 				}
 	}
+	lower_release(L);
 	return 0;
 }
 
@@ -881,7 +895,8 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 								in.func = ISA_ALU_MUL;
 								in.src[0] = lower_ap_sbuf(dtX, 0, ch, bb->off + (kh * v->dh * bd.cols + kw * v->dw) * esX,
 								                          (uint32_t)cc, v->sw * esX, (uint32_t)rr, v->sh * bd.cols * esX);
-								in.src[1] = lower_ap_sbuf(dtW, 0, ch, wb.off + (j * taps + tap) * esW,
+								/* PE-ready filter layout [C][taps][mult]: (tap, j) */
+								in.src[1] = lower_ap_sbuf(dtW, 0, ch, wb.off + (tap * mult + j) * esW,
 								                          (uint32_t)cc, 0, (uint32_t)rr, 0);
 								int first = tap == 0;
 								in.dst = first ? a : t;
@@ -909,6 +924,8 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 						ev.func = (uint8_t)(v->act != GRAPH_ACT_NONE ? v->act : ISA_ALU_BYPASS);
 						ev.src[0] = a;
 						ev.dst = lower_ap_sbuf(dtY, 0, ch, o->off, (uint32_t)cc, esY, (uint32_t)rr, cc * esY);
+						ev.oidx = lower_oidx(0, (int64_t)((((n * v->CO + c0 * mult + j) * v->OH + r0) * v->OW) + q0),
+						                     (int64_t)(mult * v->OH * v->OW), 1, (int64_t)v->OW);
 						lower_compute(L, v->act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &ev, o, 1,
 						              &acc, NULL, NULL);
 						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty]
@@ -919,6 +936,7 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 					}
 				}
 	}
+	lower_release(L);
 	return 0;
 }
 
@@ -1016,13 +1034,17 @@ static int cv_bwd_weight(lower_ctx *L, const cv_desc *v)
 							}
 					for (uint64_t t = t0; t < t0 + tn; t++) {
 						lower_buf *o = &ob[oi++ % 2];
-						pe_evacuate(L, &ps[t - t0], o, dtY, cin, con, NULL, 0, dtY, GRAPH_ACT_NONE);
+						/* stored in the PE-ready layout: no output index (functional mode refuses) */
+						isa_oidx ox;
+						memset(&ox, 0, sizeof ox);
+						pe_evacuate(L, &ps[t - t0], o, dtY, cin, con, 1, NULL, 0, dtY, GRAPH_ACT_NONE, &ox);
 						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty] + (((g * Cg + ci0) * taps + t) * COg + co0) * esY,
 						                          cin, taps * COg * esY, con, esY, 1, 0);
 						isa_ap src = lower_ap_sbuf(dtY, 0, cin, o->off, con, esY, 1, 0);
 						lower_store(L, v->ty, &dst, &src, o);
 					}
 				}
+	lower_release(L);
 	return 0;
 }
 

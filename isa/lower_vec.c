@@ -51,14 +51,28 @@ static void vec_ts(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_
 	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, ba == wd ? NULL : NULL, NULL);
 }
 
-static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, int fresh,
-                   const isa_ap *a, lower_buf *ba)
+/* the final, rounding write of an op's output: fresh generation of wd, output indices `ox` */
+static void vec_tt_ox(lower_ctx *L, isa_alu alu, const isa_ap *d, lower_buf *wd, const isa_ap *a,
+                      lower_buf *ba, const isa_ap *b, lower_buf *bb, const isa_oidx *ox)
+{
+	isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
+	in.func = (uint8_t)alu;
+	in.dst = *d;
+	in.src[0] = *a;
+	in.src[1] = *b;
+	in.oidx = *ox;
+	lower_compute(L, LOWER_Q_VEC, &in, wd, 1, ba, bb, NULL);
+}
+
+static void act_op_ox(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, const isa_ap *a,
+                      lower_buf *ba, const isa_oidx *ox)
 {
 	isa_inst in = lower_inst(ISA_OP_ACTIVATE);
 	in.func = (uint8_t)f;
 	in.dst = *d;
 	in.src[0] = *a;
-	lower_compute(L, LOWER_Q_ACT, &in, wd, fresh, ba == wd ? NULL : ba, NULL, NULL);
+	in.oidx = *ox;
+	lower_compute(L, LOWER_Q_ACT, &in, wd, 1, ba, NULL, NULL);
 }
 
 static graph_act act_of_op(graph_op_type t)
@@ -180,18 +194,24 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 		isa_ap A1 = A0;
 		A1.offset = t1.off;
 		const graph_attrs *at = &op->a;
+		/* output element (p, i) of this piece is flat element base + p·f + i */
+		isa_oidx ox = lower_oidx(0, (int64_t)base, (int64_t)f, 1, 0);
 		switch (op->type) {
 		case GRAPH_OP_ADD: case GRAPH_OP_SUB: case GRAPH_OP_MUL: {
 			isa_alu alu = op->type == GRAPH_OP_ADD ? ISA_ALU_ADD : op->type == GRAPH_OP_SUB
 			              ? ISA_ALU_SUB : ISA_ALU_MUL;
-			vec_tt(L, alu, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &a_in[1], b_in[1]);
-			if (at->activation != GRAPH_ACT_NONE)
-				act_op(L, at->activation, &a_out[0], b_out[0], 0, &a_out[0], b_out[0]);
+			if (at->activation == GRAPH_ACT_NONE) {
+				vec_tt_ox(L, alu, &a_out[0], b_out[0], &a_in[0], b_in[0], &a_in[1], b_in[1], &ox);
+				break;
+			}
+			/* fused activation: the sum stays FP32 (t0), the activation rounds once */
+			vec_tt(L, alu, &A0, &t0, 1, &a_in[0], b_in[0], &a_in[1], b_in[1]);
+			act_op_ox(L, at->activation, &a_out[0], b_out[0], &A0, &t0, &ox);
 			break;
 		}
 		case GRAPH_OP_RELU_BWD:    /* dX = dY · (Y > 0) */
 			vec_ts(L, ISA_ALU_IS_GT, 0.0f, &A0, &t0, 1, &a_in[1], b_in[1]);
-			vec_tt(L, ISA_ALU_MUL, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A0, &t0);
+			vec_tt_ox(L, ISA_ALU_MUL, &a_out[0], b_out[0], &a_in[0], b_in[0], &A0, &t0, &ox);
 			break;
 		case GRAPH_OP_SGD_UPDATE:  /* m' = μ·m + dW + λ·W;  W' = W − lr·m' */
 			vec_ts(L, ISA_ALU_MUL, (float)at->momentum, &A0, &t0, 1, &a_in[2], b_in[2]);
@@ -219,7 +239,7 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A1, &t1);
 			break;
 		default:                   /* activation ops on the ACT engine */
-			act_op(L, act_of_op(op->type), &a_out[0], b_out[0], 1, &a_in[0], b_in[0]);
+			act_op_ox(L, act_of_op(op->type), &a_out[0], b_out[0], &a_in[0], b_in[0], &ox);
 			break;
 		}
 		for (uint32_t i = 0; i < nout; i++) {
@@ -230,6 +250,7 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 		}
 		base += rows * f;
 	}
+	lower_release(L);       /* before the buffers (locals) go out of scope */
 	return 0;
 }
 
@@ -510,6 +531,7 @@ int lower_rowwise_op(lower_ctx *L, const graph_op *op)
 		if (inner > 1 && rn < rp)
 			r0 -= rp - rn;            /* the loop adds rp: continue right after this tile */
 	}
+	lower_release(L);
 	return 0;
 }
 
@@ -557,6 +579,7 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 			isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + p0 * esy, pn, esy, 1, esy, 1, 0);
 			lower_store(L, ty, &dst, &o, &ob);
 		}
+		lower_release(L);
 		return 0;
 	}
 	uint64_t KH = op->a.kernel[0] ? op->a.kernel[0] : 1, KW = op->a.kernel[1] ? op->a.kernel[1] : 1;
@@ -626,6 +649,7 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 				                          OH * OW * esy, (uint32_t)cc, esy, (uint32_t)rr, OW * esy);
 				lower_store(L, ty, &dst, &oa, o);
 			}
+	lower_release(L);
 	return 0;
 }
 
@@ -678,6 +702,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 			        L->hbm_addr[ty] + at * es, orow * es, outer, run, buf, fmax, &slot);
 			at += run;
 		}
+		lower_release(L);
 		return 0;
 	}
 	if (op->type == GRAPH_OP_EMBEDDING) {
@@ -715,6 +740,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (r0 * D + d0) * es, rn, D * es, n, es, 1, 0);
 				lower_store(L, ty, &o, &g.dst, b);
 			}
+		lower_release(L);
 		return 0;
 	}
 	/* transpose by `perm` */
@@ -754,6 +780,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 					isa_ap dd = lower_ap_hbm(X->dtype, L->hbm_addr[ty] + ((b * C + c0) * R + r0) * es, cn, R * es, rn, es, 1, 0);
 					lower_store(L, ty, &dd, &tr.dst, o);
 				}
+		lower_release(L);
 		return 0;
 	}
 	/* general permutation: each output row (last dim) is a strided run of the input; rows of the
@@ -773,5 +800,6 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 		mv_rows(L, tx, L->hbm_addr[tx] + off * es, ss * es, sl * es, ty,
 		        L->hbm_addr[ty] + o * sec * last * es, last * es, sec, last, buf, fmax, &slot);
 	}
+	lower_release(L);
 	return 0;
 }

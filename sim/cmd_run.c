@@ -19,8 +19,10 @@
 #include "sim/alloc.h"
 #include "sim/chip.h"
 #include "sim/cli.h"
+#include "sim/datapath/sha256.h"
 #include "sim/fileio.h"
 #include "sim/engine.h"
+#include "sim/functional.h"
 #include "sim/graph.h"
 #include "sim/report.h"
 #include "traces/outfile.h"
@@ -28,6 +30,7 @@
 const char cmd_run_usage[] =
 "usage: accelsim run GRAPH.yaml|PROGRAM.s|PROGRAM.bin [--chip CHIP] [--summary FILE.json]\n"
 "                    [--seed N] [--top N]\n"
+"                    [--functional [--inputs DIR] [--outputs DIR] [--raw-bits] [--check-reference]]\n"
 "\n"
 "Simulate a graph (lowered to instructions for the chip) or a hand-written assembly program on\n"
 "one core of a chip and print a summary: latency (ns and core cycles), achieved vs peak FLOP/s,\n"
@@ -38,6 +41,14 @@ const char cmd_run_usage[] =
 "  --summary FILE.json  also write the summary as JSON (units in every key; docs/run.md)\n"
 "  --seed N             the run's seed (recorded in the summary; default: the chip's)\n"
 "  --top N              how many slowest ops to list (default 5, at most 64)\n"
+"  --functional         also execute the program's values with the datapath numerics (graphs\n"
+"                       only; docs/functional.md) and print a digest per output tensor\n"
+"  --inputs DIR         functional inputs and weights from DIR/<tensor>.npy (default: seeded\n"
+"                       uniform values in [-1, 1) from --seed)\n"
+"  --outputs DIR        write DIR/<output tensor>.npy (float32 values)\n"
+"  --raw-bits           ... as raw codes instead (uint16 / uint8; fp32 as float32 bits)\n"
+"  --check-reference    compare every computed tensor with the direct reference (exit 1 if\n"
+"                       one differs in a bit)\n"
 "\n"
 "A file ending in .s is assembly, a file starting with the program magic is a binary program\n"
 "(accelsim asm assemble), anything else is a graph. Exit status: 0 ok, 2 bad input or usage\n"
@@ -49,6 +60,71 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* --functional: values through the same program, .npy files, the reference check. Runs before
+ * anything is printed, so a bad input file leaves no partial output. */
+typedef struct run_func {
+	func_vals fv, ref;
+	int check_ref;
+} run_func;
+
+static int run_functional(run_func *F, const graph *g, const chip *c, const isa_program *p,
+                          uint64_t seed, const char *inputs, const char *outputs, int raw_bits,
+                          asim_err *e)
+{
+	func_opts fo = {seed, FUNC_ORDER_PROGRAM};
+	int rc = func_vals_init(&F->fv, g, e);
+	if (rc)
+		return rc;
+	if (inputs)
+		rc = func_load_inputs(g, inputs, &F->fv, e);
+	else
+		func_random_inputs(g, seed, &F->fv);
+	if (rc == 0)
+		rc = func_run(g, c, p, &fo, &F->fv, e);
+	if (rc == 0 && F->check_ref && (rc = func_vals_init(&F->ref, g, e)) == 0) {
+		for (size_t t = 0; t < g->n_tensors; t++)
+			if (g->tensors[t].producer < 0)
+				memcpy(F->ref.v[t], F->fv.v[t], g->tensors[t].bytes);
+		rc = func_reference(g, c, &fo, &F->ref, e);
+	}
+	if (rc == 0 && outputs)
+		rc = func_write_outputs(g, outputs, &F->fv, raw_bits, e);
+	return rc;
+}
+
+/* one line per output (every computed tensor with --check-reference); 1 if one differs */
+static int print_functional(const run_func *F, const graph *g)
+{
+	size_t ndiff = 0;
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->producer < 0 || (T->kind != GRAPH_OUTPUT && !F->check_ref))
+			continue;
+		char hex[65], esc[128];
+		dp_sha256_hex(F->fv.v[t], T->bytes, hex);
+		asim_escape(esc, sizeof esc, T->name);
+		hex[16] = '\0';
+		printf("functional %s '%s' %s [", T->kind == GRAPH_OUTPUT ? "output" : "tensor", esc,
+		       asim_dtype_names[T->dtype]);
+		for (uint32_t d = 0; d < T->rank; d++)
+			printf("%s%llu", d ? ", " : "", (unsigned long long)T->shape[d]);
+		printf("] sha256 %s", hex);
+		if (F->check_ref) {
+			uint64_t nd = 0, es = asim_dtype_bytes(T->dtype);
+			for (uint64_t i = 0; i < T->elems; i++)
+				nd += memcmp((char *)F->fv.v[t] + i * es, (char *)F->ref.v[t] + i * es, es) != 0;
+			if (nd)
+				printf(" reference: %llu of %llu elements differ", (unsigned long long)nd,
+				       (unsigned long long)T->elems);
+			else
+				printf(" reference: bit-identical");
+			ndiff += nd != 0;
+		}
+		printf("\n");
+	}
+	return ndiff != 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *cmd = "run";
@@ -58,7 +134,8 @@ int cmd_run(int argc, char **argv)
 	}
 	const char *in = NULL, *chipspec = NULL, *summary = NULL;
 	uint64_t seed = 0, top = 5;
-	int have_seed = 0;
+	int have_seed = 0, functional = 0, raw_bits = 0, check_ref = 0;
+	const char *inputs = NULL, *outputs = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--chip") == 0 || strcmp(a, "--summary") == 0 || strcmp(a, "--seed") == 0 ||
@@ -76,6 +153,16 @@ int cmd_run(int argc, char **argv)
 				have_seed = 1;
 			} else if (cli_parse_u64(v, &top) != 0 || top < 1 || top > 64)
 				return cli_usage_error(cmd, "--top needs a number from 1 to 64");
+		} else if (strcmp(a, "--inputs") == 0 || strcmp(a, "--outputs") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage_error(cmd, "%s needs a directory", a);
+			*(a[2] == 'i' ? &inputs : &outputs) = argv[++i];
+		} else if (strcmp(a, "--functional") == 0) {
+			functional = 1;
+		} else if (strcmp(a, "--raw-bits") == 0) {
+			raw_bits = 1;
+		} else if (strcmp(a, "--check-reference") == 0) {
+			check_ref = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(cmd_run_usage, stdout);
 			return 0;
@@ -91,6 +178,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (in == NULL)
 		return cli_usage_error(cmd, "missing GRAPH.yaml or PROGRAM.s");
+	if (!functional && (inputs || outputs || raw_bits || check_ref))
+		return cli_usage_error(cmd, "--inputs, --outputs, --raw-bits and --check-reference need "
+		                       "--functional");
+	if (raw_bits && !outputs)
+		return cli_usage_error(cmd, "--raw-bits needs --outputs");
 
 	asim_err e;
 	asim_err_init(&e);
@@ -107,6 +199,9 @@ int cmd_run(int argc, char **argv)
 	const char *kind = "program";
 	graph g;
 	memset(&g, 0, sizeof g);
+	run_func F;
+	memset(&F, 0, sizeof F);
+	F.check_ref = check_ref;
 	int rc = asim_read_file(in, &buf, &len, &e);
 	if (rc)
 		goto done;
@@ -131,10 +226,20 @@ int cmd_run(int argc, char **argv)
 			goto done;
 		have_graph = 1;
 		memcpy(hash, g.hash, sizeof hash);
+		if (functional && (rc = func_check_graph(&g, &e)) != 0)
+			goto done;
 		lower_opts lo = {0};
 		rc = lower_graph(&g, &c, &lo, &p, &e);
 	}
 	if (rc)
+		goto done;
+	if (functional && !have_graph) {
+		rc = asim_errorf(&e, ASIM_EUSAGE, "--functional needs a graph (the tensors it reads and "
+		                 "writes), not a program");
+		goto done;
+	}
+	if (functional && (rc = run_functional(&F, &g, &c, &p, have_seed ? seed : c.num.seed, inputs,
+	                                       outputs, raw_bits, &e)) != 0)
 		goto done;
 	if ((rc = engine_run(&c, &p, NULL, &r, &e)) != 0)
 		goto done;
@@ -167,7 +272,12 @@ int cmd_run(int argc, char **argv)
 		}
 		asim_free(names);
 	}
+	if (rc == 0 && functional && print_functional(&F, &g))
+		rc = asim_errorf(&e, ASIM_ECHECK, "--check-reference: the functional values differ from "
+		                 "the reference");
 done:
+	func_vals_fini(&F.fv);
+	func_vals_fini(&F.ref);
 	asim_free(buf);
 	engine_result_fini(&r);
 	isa_program_fini(&p);

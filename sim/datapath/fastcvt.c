@@ -19,23 +19,38 @@
  * largest finite code is an overflow. For bf16, whose exponent range is binary32's, s is always
  * 16 and the path reduces to the well-known bit trick (a + 0x7fff + lsb) >> 16.
  *
- * Random bits: for stochastic rounding a chunk of Philox words is generated first, by a loop
- * over Philox blocks written structure-of-arrays so that it vectorizes (four 32-bit words per
- * call, i.e. one call per four elements, as the contract lays them out), then consumed.
+ * Random bits: for stochastic rounding a chunk of Philox words is generated first (four 32-bit
+ * words per block, one block per four elements, as the contract lays them out), then consumed.
  *
- * Portability: builds target baseline x86-64. On x86-64 with GCC or Clang the two hot loops are
- * also compiled for AVX2 (target_clones) and chosen at run time by the dynamic loader; both
- * versions compute the same integers, so results never depend on the machine.
+ * Dispatch. Four variants compute the same integers, so results never depend on the machine:
+ *
+ *     scalar   the portable C below (one element per iteration, left to the autovectorizer)
+ *     sse2     explicit SIMD, 16-byte vectors       (every x86-64)
+ *     avx2     explicit SIMD, 32-byte vectors       (__builtin_cpu_supports("avx2"))
+ *     avx512   explicit SIMD, 64-byte vectors       (avx512f + avx512bw + avx512vl)
+ *
+ * The SIMD variants are one template, fastcvt_simd.h, instantiated per instruction set with
+ * per-function target attributes, so the build stays baseline x86-64 (no -march). The best
+ * variant the CPU supports is chosen once, on first use; dp_simd_force() overrides it (tests
+ * force each variant in turn, benchmarks report which one ran). On other machines and
+ * compilers only the scalar variant exists.
+ *
+ * Philox dominates stochastic rounding (ten rounds of two 32x32->64 multiplications per four
+ * words); the SIMD Philox runs G * L blocks per iteration with one block per 64-bit lane, see
+ * fastcvt_simd.h.
  */
 #include "sim/datapath/format.h"
 #include "sim/datapath/philox.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__SANITIZE_ADDRESS__)
-#define DP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DP_CLONES
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector) && __has_builtin(__builtin_convertvector) && \
+	__has_builtin(__builtin_cpu_supports)
+#define DP_HAVE_X86_SIMD 1
+#include <immintrin.h>
+#endif
 #endif
 
 /* The loops below are written for the vectorizer; ask for its full cost model (GCC's -O2 uses a
@@ -47,6 +62,7 @@
 #endif
 
 #define CHUNK 1024   /* elements per chunk of random words */
+#define FILL_PAD 256 /* words a fill may write past the blocks asked for (G * L blocks, rounded) */
 
 /* ---- the scalar reference paths ------------------------------------------------------------ */
 
@@ -71,8 +87,8 @@ void dp_convert_f64_array(const dp_cvt *c, const double *src, void *dst, size_t 
 /* ---- Philox words for a chunk ---------------------------------------------------------------- */
 
 /* w[0 .. 4*nb) = the words of blocks block0 .. block0+nb-1 under (seed, stream). nb <= CHUNK/4+1 */
-DP_CLONES DP_VECTORIZE
-static void philox_fill(uint64_t seed, uint64_t stream, uint64_t block0, size_t nb, uint32_t *w)
+DP_VECTORIZE
+static void philox_fill_scalar(uint64_t seed, uint64_t stream, uint64_t block0, size_t nb, uint32_t *w)
 {
 	uint32_t o0[CHUNK / 4 + 1], o1[CHUNK / 4 + 1], o2[CHUNK / 4 + 1], o3[CHUNK / 4 + 1];
 	const uint32_t s0 = (uint32_t)stream, s1 = (uint32_t)(stream >> 32);
@@ -195,7 +211,7 @@ elem_bf16(uint32_t bits, uint32_t r, const int MODE, const fastp *p)
 }
 
 #define DEF_LOOP(name, T, EXPR)                                                             \
-	DP_CLONES DP_VECTORIZE static void name(const uint32_t *restrict in, T *restrict out,   \
+	DP_VECTORIZE static void name(const uint32_t *restrict in, T *restrict out,   \
 	                                        size_t n, const uint32_t *restrict rw,          \
 	                                        const fastp *restrict pp)                       \
 	{                                                                                       \
@@ -247,19 +263,148 @@ DEF_LOOP(loop_e5m2_sr, uint8_t, ELEM_E5M2(DP_SR))
 typedef void (*loop8_fn)(const uint32_t *, uint8_t *, size_t, const uint32_t *, const fastp *);
 typedef void (*loop16_fn)(const uint32_t *, uint16_t *, size_t, const uint32_t *,
                           const fastp *);
+typedef void (*fill_fn)(uint64_t, uint64_t, uint64_t, size_t, uint32_t *);
 
-static const loop16_fn loops_bf16[DP_RMODE_COUNT] = {
-	[DP_RNE] = loop_bf16_rne, [DP_RTZ] = loop_bf16_rtz, [DP_RU] = loop_bf16_ru,
-	[DP_RD] = loop_bf16_rd, [DP_SR] = loop_bf16_sr};
-static const loop16_fn loops_fp16[DP_RMODE_COUNT] = {
-	[DP_RNE] = loop_fp16_rne, [DP_RTZ] = loop_fp16_rtz, [DP_RU] = loop_fp16_ru,
-	[DP_RD] = loop_fp16_rd, [DP_SR] = loop_fp16_sr};
-static const loop8_fn loops_e4m3[DP_RMODE_COUNT] = {
-	[DP_RNE] = loop_e4m3_rne, [DP_RTZ] = loop_e4m3_rtz, [DP_RU] = loop_e4m3_ru,
-	[DP_RD] = loop_e4m3_rd, [DP_SR] = loop_e4m3_sr};
-static const loop8_fn loops_e5m2[DP_RMODE_COUNT] = {
-	[DP_RNE] = loop_e5m2_rne, [DP_RTZ] = loop_e5m2_rtz, [DP_RU] = loop_e5m2_ru,
-	[DP_RD] = loop_e5m2_rd, [DP_SR] = loop_e5m2_sr};
+/* One dispatch variant: its Philox and its loops, indexed by dp_rmode. */
+typedef struct dp_kernels {
+	fill_fn philox_fill;
+	loop16_fn bf16[DP_RMODE_COUNT], fp16[DP_RMODE_COUNT];
+	loop8_fn e4m3[DP_RMODE_COUNT], e5m2[DP_RMODE_COUNT];
+} dp_kernels;
+
+static const dp_kernels kernels_scalar = {
+	.philox_fill = philox_fill_scalar,
+	.bf16 = {loop_bf16_rne, loop_bf16_rtz, loop_bf16_ru, loop_bf16_rd, loop_bf16_sr},
+	.fp16 = {loop_fp16_rne, loop_fp16_rtz, loop_fp16_ru, loop_fp16_rd, loop_fp16_sr},
+	.e4m3 = {loop_e4m3_rne, loop_e4m3_rtz, loop_e4m3_ru, loop_e4m3_rd, loop_e4m3_sr},
+	.e5m2 = {loop_e5m2_rne, loop_e5m2_rtz, loop_e5m2_ru, loop_e5m2_rd, loop_e5m2_sr},
+};
+_Static_assert(DP_RNE == 0 && DP_RTZ == 1 && DP_RU == 2 && DP_RD == 3 && DP_SR == 4,
+               "the kernel tables list the modes in dp_rmode order");
+
+/* ---- the SIMD variants (fastcvt_simd.h, once per instruction set) -------------------------- */
+
+#if DP_HAVE_X86_SIMD
+#ifndef SIMD_G
+#define SIMD_G 4
+#endif
+#define SIMD_SFX sse2
+#define SIMD_VB 16
+#define SIMD_TGT "sse2"
+#define SIMD_MULU(a, b) ((__typeof__(a))_mm_mul_epu32((__m128i)(a), (__m128i)(b)))
+#define SIMD_ILO 0, 2
+#define SIMD_IHI 1, 3
+#define SIMD_IODD 1, 1, 3, 3
+#define SIMD_ANY_GE(a, b)                                                                    \
+	(_mm_movemask_epi8(_mm_cmpgt_epi32(_mm_xor_si128((__m128i)(b), _mm_set1_epi32(INT32_MIN)), \
+	                                   _mm_xor_si128((__m128i)(a), _mm_set1_epi32(INT32_MIN)))) \
+	 != 0xffff)
+#define SIMD_PACK16(a, b)                                                         \
+	((__typeof__(a))__builtin_shufflevector(__builtin_convertvector((a), v16h_sse2),   \
+	                                        __builtin_convertvector((b), v16h_sse2),   \
+	                                        0, 1, 2, 3, 4, 5, 6, 7))
+#include "sim/datapath/fastcvt_simd.h"
+
+#define SIMD_SFX avx2
+#define SIMD_VB 32
+#define SIMD_TGT "avx2"
+#define SIMD_MULU(a, b) ((__typeof__(a))_mm256_mul_epu32((__m256i)(a), (__m256i)(b)))
+#define SIMD_ILO 0, 4, 1, 5
+#define SIMD_IHI 2, 6, 3, 7
+#define SIMD_IODD 1, 1, 3, 3, 5, 5, 7, 7
+#define SIMD_ANY_GE(a, b)                                                                 \
+	(!_mm256_testz_si256(                                                             \
+	     _mm256_cmpeq_epi32(_mm256_max_epu32((__m256i)(a), (__m256i)(b)), (__m256i)(a)),  \
+	     _mm256_set1_epi32(-1)))
+#define SIMD_PACK16(a, b) \
+	((__typeof__(a))_mm256_permute4x64_epi64(_mm256_packus_epi32((__m256i)(a), (__m256i)(b)), 0xD8))
+#include "sim/datapath/fastcvt_simd.h"
+
+#define SIMD_SFX avx512
+#define SIMD_VB 64
+#define SIMD_TGT "avx2,avx512f,avx512bw,avx512vl,avx512dq"
+#define SIMD_MULU(a, b) ((__typeof__(a))_mm512_mul_epu32((__m512i)(a), (__m512i)(b)))
+#define SIMD_ILO 0, 8, 1, 9, 2, 10, 3, 11
+#define SIMD_IHI 4, 12, 5, 13, 6, 14, 7, 15
+#define SIMD_IODD 1, 1, 3, 3, 5, 5, 7, 7, 9, 9, 11, 11, 13, 13, 15, 15
+#define SIMD_ANY_GE(a, b) (_mm512_cmpge_epu32_mask((__m512i)(a), (__m512i)(b)) != 0)
+#define SIMD_PACK16(a, b)                                                             \
+	((__typeof__(a))_mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), \
+	                                         _mm512_packus_epi32((__m512i)(a), (__m512i)(b))))
+#include "sim/datapath/fastcvt_simd.h"
+_Static_assert(4 * SIMD_G * 8 <= FILL_PAD, "FILL_PAD covers the widest Philox iteration");
+#endif
+
+static const char *const simd_names[DP_SIMD_COUNT] = {
+	[DP_SIMD_SCALAR] = "scalar", [DP_SIMD_SSE2] = "sse2", [DP_SIMD_AVX2] = "avx2",
+	[DP_SIMD_AVX512] = "avx512"};
+
+const char *dp_simd_name(dp_simd v)
+{
+	return (unsigned)v < DP_SIMD_COUNT ? simd_names[v] : "?";
+}
+
+int dp_simd_supported(dp_simd v)
+{
+	switch (v) {
+	case DP_SIMD_SCALAR: return 1;
+#if DP_HAVE_X86_SIMD
+	case DP_SIMD_SSE2: return 1;
+	case DP_SIMD_AVX2:
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") != 0;
+	case DP_SIMD_AVX512:
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+		       __builtin_cpu_supports("avx512dq");
+#endif
+	default: return 0;
+	}
+}
+
+/* The variant in use: -1 until the first conversion (or dp_simd_active()) picks the best one.
+ * Not numerics state: every variant gives the same codes. */
+static _Atomic int simd_active = -1;
+
+dp_simd dp_simd_active(void)
+{
+	int v = atomic_load_explicit(&simd_active, memory_order_relaxed);
+	if (v < 0) {
+		v = DP_SIMD_SCALAR;
+		for (int t = DP_SIMD_COUNT - 1; t > DP_SIMD_SCALAR; t--)
+			if (dp_simd_supported((dp_simd)t)) {
+				v = t;
+				break;
+			}
+		atomic_store_explicit(&simd_active, v, memory_order_relaxed);
+	}
+	return (dp_simd)v;
+}
+
+int dp_simd_force(dp_simd v)
+{
+	if (v == DP_SIMD_COUNT) {
+		atomic_store_explicit(&simd_active, -1, memory_order_relaxed);
+		return 0;
+	}
+	if ((unsigned)v >= DP_SIMD_COUNT || !dp_simd_supported(v))
+		return ASIM_ERANGE;
+	atomic_store_explicit(&simd_active, (int)v, memory_order_relaxed);
+	return 0;
+}
+
+static const dp_kernels *kernels_of(dp_simd v)
+{
+	switch (v) {
+#if DP_HAVE_X86_SIMD
+	case DP_SIMD_SSE2: return &kernels_sse2;
+	case DP_SIMD_AVX2: return &kernels_avx2;
+	case DP_SIMD_AVX512: return &kernels_avx512;
+#endif
+	default: return &kernels_scalar;
+	}
+}
 
 /* The overflow codes of the contract, as in round.c's overflow_code(). */
 static uint32_t ovf_code(const dp_cvt *c, const dp_format_info *f, int neg)
@@ -287,30 +432,35 @@ void dp_convert_f32_array(const dp_cvt *c, const float *src, void *dst, size_t n
 	           .k = c->mode == DP_SR ? c->sr_bits : 32u};
 	p.ls16 = p.k > 16 ? p.k - 16 : 0;
 	p.rs16 = p.k < 16 ? 16 - p.k : 0;
-	uint32_t w[CHUNK + 8];
+	const dp_kernels *K = kernels_of(dp_simd_active());
+	uint32_t w[CHUNK + 4 + FILL_PAD];
 	const uint32_t *in = (const uint32_t *)(const void *)src;
-	for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
-		size_t m = n - j0 < CHUNK ? n - j0 : CHUNK;
+	/* The first chunk ends on a Philox block boundary, so that every later one starts on one
+	 * and asks for exactly CHUNK/4 blocks. */
+	size_t m;
+	for (size_t j0 = 0; j0 < n; j0 += m) {
+		m = CHUNK - (size_t)((index0 + j0) & 3);
+		m = n - j0 < m ? n - j0 : m;
 		const uint32_t *rw = NULL;
 		if (c->mode == DP_SR) {
 			uint64_t i = index0 + j0;
 			size_t off = (size_t)(i & 3);
 			size_t nb = (off + m + 3) / 4;
-			philox_fill(seed, stream, i >> 2, nb, w);
+			K->philox_fill(seed, stream, i >> 2, nb, w);
 			rw = w + off;
 		}
 		switch (c->fmt) {
 		case DP_FMT_BF16:
-			loops_bf16[c->mode](in + j0, (uint16_t *)dst + j0, m, rw, &p);
+			K->bf16[c->mode](in + j0, (uint16_t *)dst + j0, m, rw, &p);
 			break;
 		case DP_FMT_FP16:
-			loops_fp16[c->mode](in + j0, (uint16_t *)dst + j0, m, rw, &p);
+			K->fp16[c->mode](in + j0, (uint16_t *)dst + j0, m, rw, &p);
 			break;
 		case DP_FMT_FP8_E4M3:
-			loops_e4m3[c->mode](in + j0, (uint8_t *)dst + j0, m, rw, &p);
+			K->e4m3[c->mode](in + j0, (uint8_t *)dst + j0, m, rw, &p);
 			break;
 		case DP_FMT_FP8_E5M2:
-			loops_e5m2[c->mode](in + j0, (uint8_t *)dst + j0, m, rw, &p);
+			K->e5m2[c->mode](in + j0, (uint8_t *)dst + j0, m, rw, &p);
 			break;
 		default:
 			ASIM_ASSERT(0);

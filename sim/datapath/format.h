@@ -128,6 +128,19 @@ void dp_convert_f32_array(const dp_cvt *c, const float *src, void *dst, size_t n
 /* The same, element by element through dp_round_f32: the reference the fast paths must equal. */
 void dp_convert_f32_array_ref(const dp_cvt *c, const float *src, void *dst, size_t n,
                               uint64_t seed, uint64_t stream, uint64_t index0);
+/* The dispatch variants of dp_convert_f32_array (fastcvt.c). All give identical codes; they
+ * differ in speed only. The best one the CPU supports is chosen on first use. */
+typedef enum dp_simd {
+	DP_SIMD_SCALAR, DP_SIMD_SSE2, DP_SIMD_AVX2, DP_SIMD_AVX512, DP_SIMD_COUNT
+} dp_simd;
+const char *dp_simd_name(dp_simd v);          /* "scalar", "sse2", "avx2", "avx512" */
+int dp_simd_supported(dp_simd v);             /* 1 if this build and this CPU can run v */
+dp_simd dp_simd_active(void);                 /* the variant conversions use now */
+/* For tests and benchmarks: use variant v from now on (process-wide; not while conversions run
+ * in other threads), or DP_SIMD_COUNT to go back to automatic choice. 0, or ASIM_ERANGE when v
+ * is not supported here. */
+int dp_simd_force(dp_simd v);
+
 /* Array conversion from binary64 (scalar path). */
 void dp_convert_f64_array(const dp_cvt *c, const double *src, void *dst, size_t n,
                           uint64_t seed, uint64_t stream, uint64_t index0);

@@ -1,0 +1,1049 @@
+/*
+ * functional.c -- the functional executor, the reference, and tensor files (functional.h).
+ *
+ * Memory images of one core (bytes, little-endian codes):
+ *
+ *     HBM   [ t0 | t1 | ... ]            lower_hbm_place(); conv filters in the PE-ready layout
+ *     SBUF  part 0   [ partition_bytes ]  partitions rows      (an element (p, i, j) of an access
+ *           ...                                                 pattern is at byte offset +
+ *     PSUM  part 0   [ partition_bytes ]  partitions rows       i·stride[0] + j·stride[1] of
+ *                                                               partition part + p; HBM: row p at
+ *                                                               offset + p·pstride)
+ *
+ * Element order of an access pattern: partition p, then free ordinal f = i + j·n[0] (i fastest).
+ * Every arithmetic result is an FP32 value (C float, -ffp-contract=off) with NaN made the
+ * positive canonical quiet NaN (as the datapath kernels do), rounded once to the destination
+ * dtype. Moves (DMA, transpose, tensor_copy) copy codes when the dtypes agree and convert the
+ * exact value otherwise. Units: bytes for offsets, elements for counts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "isa/lower.h"
+#include "sim/alloc.h"
+#include "sim/datapath/format.h"
+#include "sim/datapath/kernels.h"
+#include "sim/datapath/npy.h"
+#include "sim/datapath/philox.h"
+#include "sim/functional.h"
+
+static const char *const func_op_names[] = {
+#define OP(name, str, cls, min_in, max_in, nout) str,
+#include "sim/ops.def"
+#undef OP
+};
+
+/* ---- formats and numerics ---------------------------------------------------------------- */
+
+static dp_format fmt_of(asim_dtype dt)
+{
+	switch (dt) {
+	case ASIM_DT_FP32: return DP_FMT_FP32;
+	case ASIM_DT_BF16: return DP_FMT_BF16;
+	case ASIM_DT_FP16: return DP_FMT_FP16;
+	case ASIM_DT_FP8_E4M3: return DP_FMT_FP8_E4M3;
+	case ASIM_DT_FP8_E5M2: return DP_FMT_FP8_E5M2;
+	default: break;
+	}
+	ASIM_ASSERT(0 && "not a floating-point dtype");
+	return DP_FMT_FP32;
+}
+
+/* The conversion of op `gop`'s results to dtype dt: the chip's defaults, overridden by the op. */
+static dp_cvt op_cvt(const graph *g, const chip *c, uint32_t gop, asim_dtype dt)
+{
+	static const dp_rmode modes[ASIM_RND_COUNT] = {DP_RNE, DP_RTZ, DP_RU, DP_RD, DP_SR};
+	dp_format f = fmt_of(dt);
+	int rnd = (int)c->num.rounding;
+	unsigned bits = dp_format_get(f)->bits;
+	int sat = bits == 8 ? c->num.saturate_fp8 : bits == 16 ? c->num.saturate_16 : 0;
+	unsigned k = c->num.sr_bits >= 1 && c->num.sr_bits <= 32 ? c->num.sr_bits : 32;
+	if (g != NULL && gop < g->n_ops) {
+		const graph_numerics *n = &g->ops[gop].num;
+		if (n->rounding >= 0)
+			rnd = n->rounding;
+		if (n->saturate >= 0)
+			sat = n->saturate;
+		if (n->sr_bits > 0)
+			k = (unsigned)n->sr_bits;
+	}
+	ASIM_ASSERT(rnd >= 0 && rnd < ASIM_RND_COUNT);
+	dp_cvt cv = dp_cvt_make(f, modes[rnd]);
+	cv.saturate = sat != 0;
+	cv.sr_bits = k;
+	return cv;
+}
+
+static float canon(float v)
+{
+	if (isnan(v)) {
+		uint32_t q = 0x7fc00000u;
+		memcpy(&v, &q, sizeof v);
+	}
+	return v;
+}
+
+static int act_ewop(graph_act a, dp_ewop *op)
+{
+	switch (a) {
+	case GRAPH_ACT_RELU: *op = DP_EW_RELU; return 1;
+	case GRAPH_ACT_RELU6: *op = DP_EW_RELU6; return 1;
+	case GRAPH_ACT_GELU: *op = DP_EW_GELU; return 1;
+	case GRAPH_ACT_SILU: *op = DP_EW_SILU; return 1;
+	case GRAPH_ACT_SIGMOID: *op = DP_EW_SIGMOID; return 1;
+	case GRAPH_ACT_TANH: *op = DP_EW_TANH; return 1;
+	case GRAPH_ACT_EXP: *op = DP_EW_EXP; return 1;
+	default: return 0;
+	}
+}
+
+/* The FP32 activation (identity for none). */
+static float act_f32(graph_act a, float x)
+{
+	dp_ewop op;
+	return act_ewop(a, &op) ? canon(dp_ew_f32(op, x, 0.0f)) : x;
+}
+
+/* ---- tensor values ------------------------------------------------------------------------ */
+
+int func_vals_init(func_vals *fv, const graph *g, asim_err *e)
+{
+	memset(fv, 0, sizeof *fv);
+	fv->v = asim_calloc(g->n_tensors + 1, sizeof *fv->v);
+	if (fv->v == NULL)
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory for tensor values");
+	fv->n = g->n_tensors;
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		fv->v[t] = asim_calloc(g->tensors[t].elems + 1, asim_dtype_bytes(g->tensors[t].dtype));
+		if (fv->v[t] == NULL) {
+			func_vals_fini(fv);
+			return asim_errorf(e, ASIM_ENOMEM, "out of memory for tensor values");
+		}
+	}
+	return 0;
+}
+
+void func_vals_fini(func_vals *fv)
+{
+	if (fv->v != NULL)
+		for (size_t t = 0; t < fv->n; t++)
+			asim_free(fv->v[t]);
+	asim_free(fv->v);
+	memset(fv, 0, sizeof *fv);
+}
+
+static int is_conv_filter(const graph *g, size_t t)
+{
+	for (size_t i = 0; i < g->n_ops; i++)
+		if (g->ops[i].type == GRAPH_OP_CONV2D && g->ops[i].in[1] == t)
+			return 1;
+	return 0;
+}
+
+int func_check_graph(const graph *g, asim_err *e)
+{
+	for (size_t i = 0; i < g->n_ops; i++) {
+		const graph_op *op = &g->ops[i];
+		const char *why = NULL;
+		char buf[160];
+		for (uint32_t k = 0; k < op->n_in + op->n_out && why == NULL; k++) {
+			uint32_t t = k < op->n_in ? op->in[k] : op->out[k - op->n_in];
+			if (!asim_dtype_is_float(g->tensors[t].dtype))
+				why = "integer tensors (embedding indices) are not executed functionally";
+		}
+		if (why == NULL && op->num.dtype >= 0)
+			why = "a numerics 'dtype' override (operand conversion) is not lowered yet";
+		if (why == NULL && op->num.accum >= 0 && op->num.accum != ASIM_DT_FP32)
+			why = "only FP32 accumulation is executed functionally";
+		if (why == NULL)
+			switch (op->type) {
+			case GRAPH_OP_MATMUL: case GRAPH_OP_RESHAPE:
+			case GRAPH_OP_RELU: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
+			case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH: case GRAPH_OP_EXP: case GRAPH_OP_RELU_BWD:
+				break;
+			case GRAPH_OP_ADD: case GRAPH_OP_SUB: case GRAPH_OP_MUL:
+				for (uint32_t k = 0; k < op->n_in; k++)
+					if (g->tensors[op->in[k]].elems != g->tensors[op->out[0]].elems)
+						why = "broadcasting operands are not executed functionally yet (the "
+						      "lowering reads them through approximate indices)";
+				break;
+			case GRAPH_OP_CONV2D: {
+				const graph_tensor *W = &g->tensors[op->in[1]];
+				if (W->kind != GRAPH_INPUT && W->kind != GRAPH_WEIGHT)
+					why = "a filter computed by another op (the lowering reads filters in the "
+					      "PE-ready layout only inputs and weights have)";
+				for (size_t j = 0; j < g->n_ops && why == NULL; j++)
+					for (uint32_t k = 0; k < g->ops[j].n_in; k++)
+						if (g->ops[j].in[k] == op->in[1]
+						    && !(g->ops[j].type == GRAPH_OP_CONV2D && k == 1))
+							why = "its filter is also an operand of another kind of op (filters "
+							      "are stored in the PE-ready layout)";
+				break;
+			}
+			default:
+				snprintf(buf, sizeof buf, "%s ops are not executed functionally yet",
+				         func_op_names[op->type]);
+				why = buf;
+				break;
+			}
+		if (why != NULL) {
+			return asim_error_at(e, ASIM_EUNSUPPORTED, g->source, op->line, op->col,
+			                     "--functional: op '%s' (%s): %s", op->name,
+			                     func_op_names[op->type], why);
+		}
+	}
+	return 0;
+}
+
+void func_random_inputs(const graph *g, uint64_t seed, func_vals *fv)
+{
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if ((T->kind != GRAPH_INPUT && T->kind != GRAPH_WEIGHT) || !asim_dtype_is_float(T->dtype))
+			continue;
+		dp_cvt cv = dp_cvt_make(fmt_of(T->dtype), DP_RNE);
+		uint64_t stream = ((uint64_t)1 << 63) + ((uint64_t)1 << 32) + t;
+		for (uint64_t i = 0; i < T->elems; i++) {
+			double u = ((double)dp_philox_word(seed, stream, i) + 0.5) / 4294967296.0;
+			dp_code_store(cv.fmt, fv->v[t], i, dp_round_f64(&cv, -1.0 + 2.0 * u, 0));
+		}
+	}
+}
+
+static int name_ok(const char *s)
+{
+	return s[0] != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 6;
+	char *p = asim_malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s.npy", dir, name);
+	return p;
+}
+
+static void shape_str(char *buf, size_t n, const size_t *s, size_t nd)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (size_t d = 0; d < nd && at < n; d++)
+		at += (size_t)snprintf(buf + at, n - at, "%s%zu", d ? ", " : "", s[d]);
+}
+
+int func_load_inputs(const graph *g, const char *dir, func_vals *fv, asim_err *e)
+{
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->kind != GRAPH_INPUT && T->kind != GRAPH_WEIGHT)
+			continue;
+		char esc[256];
+		asim_escape(esc, sizeof esc, T->name);
+		if (!name_ok(T->name))
+			return asim_errorf(e, ASIM_EUNSUPPORTED, "--inputs: tensor '%s' has no file name",
+			                   esc);
+		char *path = join(dir, T->name);
+		if (path == NULL)
+			return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		char pesc[512];
+		asim_escape(pesc, sizeof pesc, path);
+		dp_npy a;
+		int rc = dp_npy_read(path, &a, e);
+		asim_free(path);
+		if (rc == ASIM_ENOENT) {
+			asim_err_init(e);
+			return asim_errorf(e, ASIM_ENOENT, "%s: cannot open the values of %s '%s'", pesc,
+			                   T->kind == GRAPH_INPUT ? "input" : "weight", esc);
+		}
+		if (rc)
+			return rc;
+		int same = a.ndim == T->rank;
+		for (size_t d = 0; same && d < a.ndim; d++)
+			same = a.shape[d] == T->shape[d];
+		unsigned bytes = (unsigned)asim_dtype_bytes(T->dtype);
+		const char *dn = asim_dtype_names[T->dtype];
+		if (!same) {
+			char s1[160], s2[160];
+			size_t ts[GRAPH_MAX_RANK];
+			for (uint32_t d = 0; d < T->rank; d++)
+				ts[d] = (size_t)T->shape[d];
+			shape_str(s1, sizeof s1, a.shape, a.ndim);
+			shape_str(s2, sizeof s2, ts, T->rank);
+			rc = asim_errorf(e, ASIM_ESHAPE, "%s: shape (%s) does not match tensor '%s' [%s]",
+			                 pesc, s1, esc, s2);
+		} else if (!asim_dtype_is_float(T->dtype)) {
+			rc = asim_errorf(e, ASIM_EUNSUPPORTED, "%s: tensor '%s' is %s, not a float format",
+			                 pesc, esc, dn);
+		} else if (a.dtype == DP_NPY_F32 || a.dtype == DP_NPY_F64) {
+			dp_cvt cv = dp_cvt_make(fmt_of(T->dtype), DP_RNE);
+			for (size_t i = 0; i < a.count; i++) {
+				double x;
+				if (a.dtype == DP_NPY_F32)
+					x = ((const float *)a.data)[i];
+				else
+					x = ((const double *)a.data)[i];
+				dp_code_store(cv.fmt, fv->v[t], i, dp_round_f64(&cv, x, 0));
+			}
+		} else if ((a.dtype == DP_NPY_U16 && bytes == 2) || (a.dtype == DP_NPY_U8 && bytes == 1)) {
+			memcpy(fv->v[t], a.data, a.count * bytes);
+		} else {
+			rc = asim_errorf(e, ASIM_ESCHEMA, "%s: %s data cannot hold tensor '%s' (%s): use "
+			                 "float32/float64, or uint%u raw codes", pesc,
+			                 a.dtype == DP_NPY_U16 ? "uint16" : "uint8", esc, dn, bytes * 8);
+		}
+		dp_npy_free(&a);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int func_write_outputs(const graph *g, const char *dir, const func_vals *fv, int raw, asim_err *e)
+{
+	char desc[512];
+	asim_escape(desc, sizeof desc, dir);
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return asim_errorf(e, ASIM_EIO, "%s: cannot create the directory: %s", desc,
+		                   strerror(errno));
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->kind != GRAPH_OUTPUT)
+			continue;
+		char esc[256];
+		asim_escape(esc, sizeof esc, T->name);
+		if (!name_ok(T->name))
+			return asim_errorf(e, ASIM_EUNSUPPORTED, "--outputs: tensor '%s' has no file name",
+			                   esc);
+		size_t shape[GRAPH_MAX_RANK];
+		for (uint32_t d = 0; d < T->rank; d++)
+			shape[d] = (size_t)T->shape[d];
+		unsigned bytes = (unsigned)asim_dtype_bytes(T->dtype);
+		dp_npy_dtype nt = DP_NPY_F32;
+		void *data = fv->v[t], *tmp = NULL;
+		if (raw && bytes == 2)
+			nt = DP_NPY_U16;
+		else if (raw && bytes == 1)
+			nt = DP_NPY_U8;
+		else if (!(raw || T->dtype == ASIM_DT_FP32)) {
+			tmp = asim_calloc(T->elems + 1, sizeof(float));
+			if (tmp == NULL)
+				return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+			dp_decode_f32_array(fmt_of(T->dtype), fv->v[t], tmp, T->elems);
+			data = tmp;
+		}
+		char *path = join(dir, T->name);
+		int rc = path == NULL ? asim_errorf(e, ASIM_ENOMEM, "out of memory")
+		                      : dp_npy_write(path, nt, shape, T->rank, data, e);
+		asim_free(path);
+		asim_free(tmp);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the executor ------------------------------------------------------------------------ */
+
+typedef struct fx {
+	const graph *g;
+	const chip *c;
+	const func_opts *o;
+	const isa_program *p;
+	asim_err *e;
+	uint8_t *mem[ISA_MEM_COUNT];
+	uint64_t pbytes[ISA_MEM_COUNT];  /* bytes per partition; HBM: total */
+	uint32_t parts[ISA_MEM_COUNT];
+	float *A, *B, *P;                /* matmul scratch */
+	size_t inst;                     /* the instruction being executed */
+} fx;
+
+static uint64_t free_n(const isa_ap *a) { return (uint64_t)a->n[0] * a->n[1]; }
+
+static int bad_inst(fx *X, int code, const char *fmt, const char *detail)
+{
+	const isa_inst *in = &X->p->insts[X->inst];
+	const char *opn = X->g != NULL && in->gop < X->g->n_ops ? X->g->ops[in->gop].name : "-";
+	char esc[256];
+	asim_escape(esc, sizeof esc, opn);
+	return asim_errorf(X->e, code, "functional: instruction %zu (%s, op '%s'): %s%s", X->inst,
+	                   isa_opcode_names[in->opcode], esc, fmt, detail ? detail : "");
+}
+
+/* The access pattern lies inside its memory. */
+static int ap_ok(fx *X, const isa_ap *a)
+{
+	if (a->mem == ISA_MEM_NONE || a->mem >= ISA_MEM_COUNT || X->mem[a->mem] == NULL)
+		return bad_inst(X, ASIM_EINTERNAL, "operand in no memory", NULL);
+	if (!asim_dtype_is_float((asim_dtype)a->dtype))
+		return bad_inst(X, ASIM_EUNSUPPORTED, "operand of dtype ", asim_dtype_names[a->dtype]);
+	if (a->nparts == 0 || free_n(a) == 0)
+		return 0;
+	uint64_t es = asim_dtype_bytes((asim_dtype)a->dtype), end = a->offset, t;
+	int of = 0;
+	of |= __builtin_mul_overflow((uint64_t)(a->n[0] - 1), a->stride[0], &t);
+	of |= __builtin_add_overflow(end, t, &end);
+	of |= __builtin_mul_overflow((uint64_t)(a->n[1] - 1), a->stride[1], &t);
+	of |= __builtin_add_overflow(end, t, &end);
+	of |= __builtin_add_overflow(end, es, &end);
+	if (a->mem == ISA_MEM_HBM) {
+		of |= __builtin_mul_overflow((uint64_t)(a->nparts - 1), a->pstride, &t);
+		of |= __builtin_add_overflow(end, t, &end);
+	} else if ((uint32_t)a->part + a->nparts > X->parts[a->mem]) {
+		return bad_inst(X, ASIM_ERANGE, "partitions beyond the memory", NULL);
+	}
+	if (of || end > X->pbytes[a->mem])
+		return bad_inst(X, ASIM_ERANGE, "bytes beyond the memory", NULL);
+	return 0;
+}
+
+static uint8_t *ap_at(fx *X, const isa_ap *a, uint64_t p, uint64_t f)
+{
+	uint64_t i = f % a->n[0], j = f / a->n[0];
+	uint64_t off = a->offset + i * a->stride[0] + j * a->stride[1];
+	if (a->mem == ISA_MEM_HBM)
+		return X->mem[ISA_MEM_HBM] + off + p * a->pstride;
+	return X->mem[a->mem] + (a->part + p) * X->pbytes[a->mem] + off;
+}
+
+static uint32_t ld_code(const uint8_t *q, unsigned bytes)
+{
+	uint32_t v = 0;
+	for (unsigned b = 0; b < bytes; b++)
+		v |= (uint32_t)q[b] << (8 * b);
+	return v;
+}
+
+static void st_code(uint8_t *q, unsigned bytes, uint32_t v)
+{
+	for (unsigned b = 0; b < bytes; b++)
+		q[b] = (uint8_t)(v >> (8 * b));
+}
+
+static float get(fx *X, const isa_ap *a, uint64_t p, uint64_t f)
+{
+	asim_dtype dt = (asim_dtype)a->dtype;
+	uint32_t code = ld_code(ap_at(X, a, p, f), (unsigned)asim_dtype_bytes(dt));
+	if (dt == ASIM_DT_FP32) {
+		float v;
+		memcpy(&v, &code, sizeof v);
+		return v;
+	}
+	return (float)dp_decode(fmt_of(dt), code);
+}
+
+/* Write value v to element (p, f) of d, rounded with the op's numerics. `computed`: v is an
+ * arithmetic result (NaN made canonical positive); else a conversion (NaN keeps its sign). */
+static int put(fx *X, const isa_inst *in, const isa_ap *d, uint64_t p, uint64_t f, float v,
+               int computed)
+{
+	asim_dtype dt = (asim_dtype)d->dtype;
+	if (computed)
+		v = canon(v);
+	dp_cvt cv = op_cvt(X->g, X->c, in->gop, dt);
+	uint32_t r = 0;
+	if (cv.mode == DP_SR) {
+		if (in->oidx.valid) {
+			uint64_t i = f % d->n[0], j = f / d->n[0];
+			int64_t idx = in->oidx.base + (int64_t)p * in->oidx.step[0]
+			              + (int64_t)i * in->oidx.step[1] + (int64_t)j * in->oidx.step[2];
+			r = dp_sr_random(X->o->seed, func_stream(in->gop, in->oidx.out), (uint64_t)idx,
+			                 cv.sr_bits);
+		} else if (!isnan(v)) {
+			dp_cvt rne = dp_cvt_make(cv.fmt, DP_RNE);
+			rne.saturate = cv.saturate;
+			if (dp_decode(cv.fmt, dp_round_f32(&rne, v, 0)) != (double)v)
+				return bad_inst(X, ASIM_EUNSUPPORTED, "stochastic rounding of a value that has "
+				                "no element index in an output tensor (an intermediate)", NULL);
+		}
+	}
+	st_code(ap_at(X, d, p, f), (unsigned)asim_dtype_bytes(dt), dp_round_f32(&cv, v, r));
+	return 0;
+}
+
+/* Move element (sp, sf) of s to (dp, df) of d: the code when the dtypes agree, else converted. */
+static int move(fx *X, const isa_inst *in, const isa_ap *d, uint64_t dp, uint64_t df,
+                const isa_ap *s, uint64_t sp, uint64_t sf)
+{
+	if (d->dtype == s->dtype) {
+		memcpy(ap_at(X, d, dp, df), ap_at(X, s, sp, sf), asim_dtype_bytes((asim_dtype)d->dtype));
+		return 0;
+	}
+	return put(X, in, d, dp, df, get(X, s, sp, sf), 0);
+}
+
+static int same_shape(fx *X, const isa_ap *a, const isa_ap *b)
+{
+	if (a->nparts != b->nparts || free_n(a) != free_n(b))
+		return bad_inst(X, ASIM_EINTERNAL, "operand shapes differ", NULL);
+	return 0;
+}
+
+static float alu(isa_alu op, float a, float b)
+{
+	switch (op) {
+	case ISA_ALU_ADD: return a + b;
+	case ISA_ALU_SUB: return a - b;
+	case ISA_ALU_MUL: return a * b;
+	case ISA_ALU_MAX: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+	case ISA_ALU_MIN: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
+	case ISA_ALU_BYPASS: return a;
+	case ISA_ALU_DIV: return a / b;
+	case ISA_ALU_POW: return (float)pow((double)a, (double)b);
+	case ISA_ALU_IS_GT: return a > b ? 1.0f : 0.0f;
+	case ISA_ALU_SET: return b;
+	case ISA_ALU_COUNT: break;
+	}
+	return NAN;
+}
+
+static int exec_matmul(fx *X, const isa_inst *in)
+{
+	const isa_ap *S = &in->src[0], *M = &in->src[1], *D = &in->dst;
+	uint64_t K = S->nparts, Mn = free_n(S), N = free_n(M);
+	if (M->nparts != K || D->nparts != Mn || free_n(D) != N)
+		return bad_inst(X, ASIM_EINTERNAL, "matmul operand shapes disagree", NULL);
+	if (D->dtype != ASIM_DT_FP32)
+		return bad_inst(X, ASIM_EUNSUPPORTED, "PSUM in ", asim_dtype_names[D->dtype]);
+	if (K == 0 || Mn == 0 || N == 0)
+		return 0;
+	for (uint64_t k = 0; k < K; k++) {
+		for (uint64_t m = 0; m < Mn; m++)
+			X->A[m * K + k] = get(X, S, k, m);
+		for (uint64_t n = 0; n < N; n++)
+			X->B[k * N + n] = get(X, M, k, n);
+	}
+	/* one instruction = one pass down the array: the tile sum from +0 in ascending k */
+	int rc = dp_matmul_f32(X->A, X->B, Mn, N, K, (unsigned)K, X->P, 1, X->e);
+	if (rc)
+		return rc;
+	for (uint64_t m = 0; m < Mn; m++)
+		for (uint64_t n = 0; n < N; n++) {
+			float v = X->P[m * N + n];
+			if (in->flags & ISA_F_ACCUMULATE)
+				v = canon(get(X, D, m, n) + v);
+			uint32_t code;
+			memcpy(&code, &v, sizeof code);
+			st_code(ap_at(X, D, m, n), 4, code);
+		}
+	return 0;
+}
+
+static int exec_inst(fx *X, const isa_inst *in)
+{
+	const isa_ap *D = &in->dst, *S0 = &in->src[0], *S1 = &in->src[1];
+	int rc = 0;
+	switch ((isa_opcode)in->opcode) {
+	case ISA_OP_SEM_WAIT: case ISA_OP_SEM_SIGNAL:
+		return 0;
+	case ISA_OP_DMA_COPY:
+		if (in->flags & ISA_F_GATHER)
+			return bad_inst(X, ASIM_EUNSUPPORTED, "indirect (gather) DMA", NULL);
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
+			return rc;
+		for (uint64_t p = 0; p < D->nparts && rc == 0; p++)
+			for (uint64_t f = 0; f < free_n(D) && rc == 0; f++)
+				rc = move(X, in, D, p, f, S0, p, f);
+		return rc;
+	case ISA_OP_MATMUL:
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = ap_ok(X, S1)))
+			return rc;
+		return exec_matmul(X, in);
+	case ISA_OP_TENSOR_TENSOR: case ISA_OP_TENSOR_SCALAR: {
+		int tt = in->opcode == ISA_OP_TENSOR_TENSOR;
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
+			return rc;
+		if (tt && ((rc = ap_ok(X, S1)) || (rc = same_shape(X, D, S1))))
+			return rc;
+		if (in->func >= ISA_ALU_COUNT)
+			return bad_inst(X, ASIM_EINTERNAL, "unknown ALU operation", NULL);
+		isa_alu op = (isa_alu)in->func;
+		for (uint64_t p = 0; p < D->nparts && rc == 0; p++)
+			for (uint64_t f = 0; f < free_n(D) && rc == 0; f++) {
+				float a = op == ISA_ALU_SET ? 0.0f : get(X, S0, p, f);
+				float b = tt ? get(X, S1, p, f) : in->scale;
+				rc = put(X, in, D, p, f, alu(op, a, b), op != ISA_ALU_BYPASS);
+			}
+		return rc;
+	}
+	case ISA_OP_TENSOR_REDUCE: {
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)))
+			return rc;
+		if (D->nparts != S0->nparts || free_n(D) != 1)
+			return bad_inst(X, ASIM_EINTERNAL, "reduce shapes disagree", NULL);
+		if (in->func >= ISA_ALU_COUNT)
+			return bad_inst(X, ASIM_EINTERNAL, "unknown ALU operation", NULL);
+		isa_alu op = (isa_alu)in->func;
+		for (uint64_t p = 0; p < D->nparts && rc == 0; p++) {
+			uint64_t f0 = op == ISA_ALU_ADD ? 0 : 1;
+			float acc = op == ISA_ALU_ADD ? 0.0f : free_n(S0) ? get(X, S0, p, 0) : 0.0f;
+			for (uint64_t f = f0; f < free_n(S0); f++)
+				acc = canon(alu(op, acc, get(X, S0, p, f)));
+			rc = put(X, in, D, p, 0, acc, 1);
+		}
+		return rc;
+	}
+	case ISA_OP_TRANSPOSE:
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)))
+			return rc;
+		if (D->nparts != free_n(S0) || free_n(D) != S0->nparts)
+			return bad_inst(X, ASIM_EINTERNAL, "transpose shapes disagree", NULL);
+		for (uint64_t p = 0; p < S0->nparts && rc == 0; p++)
+			for (uint64_t f = 0; f < free_n(S0) && rc == 0; f++)
+				rc = move(X, in, D, f, p, S0, p, f);
+		return rc;
+	case ISA_OP_TENSOR_COPY:
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
+			return rc;
+		for (uint64_t p = 0; p < D->nparts && rc == 0; p++)
+			for (uint64_t f = 0; f < free_n(D) && rc == 0; f++)
+				rc = move(X, in, D, p, f, S0, p, f);
+		return rc;
+	case ISA_OP_ACTIVATE: {
+		if (in->flags & ISA_F_REDUCE)
+			return bad_inst(X, ASIM_EUNSUPPORTED, "activate with a free-axis reduction", NULL);
+		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
+			return rc;
+		if (in->func >= GRAPH_ACT_COUNT)
+			return bad_inst(X, ASIM_EINTERNAL, "unknown activation function", NULL);
+		graph_act fn = (graph_act)in->func;
+		int computed = fn != GRAPH_ACT_NONE || in->scale != 1.0f || in->bias != 0.0f;
+		for (uint64_t p = 0; p < D->nparts && rc == 0; p++)
+			for (uint64_t f = 0; f < free_n(D) && rc == 0; f++) {
+				float v = get(X, S0, p, f);
+				if (in->scale != 1.0f)     /* identities skipped: -0 stays -0 */
+					v = v * in->scale;
+				if (in->bias != 0.0f)
+					v = v + in->bias;
+				rc = put(X, in, D, p, f, act_f32(fn, v), computed);
+			}
+		return rc;
+	}
+	case ISA_OP_COUNT:
+		break;
+	}
+	return bad_inst(X, ASIM_EINTERNAL, "unknown opcode", NULL);
+}
+
+/* Run the queues: each in program order, an instruction when its waits are met. */
+static int fx_schedule(fx *X)
+{
+	const isa_program *p = X->p;
+	uint32_t nq = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		uint32_t q = isa_queue_index(&p->insts[i]);
+		if (q + 1 > nq)
+			nq = q + 1;
+	}
+	size_t *next = asim_calloc(p->n + 1, sizeof *next), *head = asim_calloc(nq + 1, sizeof *head);
+	size_t *tail = asim_calloc(nq + 1, sizeof *tail);
+	uint32_t *sem = asim_calloc((size_t)p->nsems + 1, sizeof *sem);
+	int rc = 0;
+	if (!next || !head || !tail || !sem) {
+		rc = asim_errorf(X->e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t q = 0; q < nq; q++)
+		head[q] = tail[q] = SIZE_MAX;
+	for (size_t i = 0; i < p->n; i++) {
+		uint32_t q = isa_queue_index(&p->insts[i]);
+		next[i] = SIZE_MAX;
+		if (head[q] == SIZE_MAX)
+			head[q] = i;
+		else
+			next[tail[q]] = i;
+		tail[q] = i;
+	}
+	for (size_t done = 0; done < p->n && rc == 0; done++) {
+		size_t pick = SIZE_MAX;
+		uint32_t pq = 0;
+		for (uint32_t k = 0; k < nq; k++) {
+			uint32_t q = X->o->order == FUNC_ORDER_QUEUE_DESC ? nq - 1 - k : k;
+			size_t i = head[q];
+			if (i == SIZE_MAX)
+				continue;
+			const isa_inst *in = &p->insts[i];
+			int ready = 1;
+			for (int w = 0; w < 2; w++)
+				if (in->wait_sem[w] != ISA_NO_SEM
+				    && (in->wait_sem[w] >= p->nsems || sem[in->wait_sem[w]] < in->wait_val[w]))
+					ready = 0;
+			if (!ready)
+				continue;
+			if (pick == SIZE_MAX || (X->o->order == FUNC_ORDER_PROGRAM && i < pick)) {
+				pick = i;
+				pq = q;
+			}
+			if (X->o->order == FUNC_ORDER_QUEUE_DESC)
+				break;
+		}
+		if (pick == SIZE_MAX) {
+			rc = asim_errorf(X->e, ASIM_EDEADLOCK, "functional: the program deadlocks after %zu "
+			                 "of %zu instructions", done, p->n);
+			break;
+		}
+		X->inst = pick;
+		rc = exec_inst(X, &p->insts[pick]);
+		if (p->insts[pick].signal != ISA_NO_SEM && p->insts[pick].signal < p->nsems)
+			sem[p->insts[pick].signal]++;
+		head[pq] = next[pick];
+	}
+out:
+	asim_free(next);
+	asim_free(head);
+	asim_free(tail);
+	asim_free(sem);
+	return rc;
+}
+
+/* conv filter [CO][Cg][KH][KW] (logical) <-> PE-ready [G][Cg][KH][KW][COg]: element index map */
+static uint64_t pe_ready_index(const graph_tensor *W, uint64_t G, uint64_t i)
+{
+	uint64_t CO = W->shape[0], Cg = W->shape[1], taps = W->shape[2] * W->shape[3];
+	uint64_t COg = CO / G, tap = i % taps, c = (i / taps) % Cg, co = i / (taps * Cg);
+	uint64_t g = co / COg, cog = co % COg;
+	return ((g * Cg + c) * taps + tap) * COg + cog;
+}
+
+static uint64_t conv_groups_of(const graph *g, size_t t)
+{
+	for (size_t i = 0; i < g->n_ops; i++)
+		if (g->ops[i].type == GRAPH_OP_CONV2D && g->ops[i].in[1] == t)
+			return g->ops[i].a.groups ? g->ops[i].a.groups : 1;
+	return 1;
+}
+
+int func_run(const graph *g, const chip *c, const isa_program *p, const func_opts *o,
+             func_vals *fv, asim_err *e)
+{
+	int rc = func_check_graph(g, e);
+	if (rc)
+		return rc;
+	fx X;
+	memset(&X, 0, sizeof X);
+	X.g = g;
+	X.c = c;
+	X.o = o;
+	X.p = p;
+	X.e = e;
+	uint64_t *addr = asim_calloc(g->n_tensors + 1, sizeof *addr);
+	if (addr == NULL)
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	uint64_t top = lower_hbm_place(g, addr);
+	X.pbytes[ISA_MEM_HBM] = top;
+	X.parts[ISA_MEM_HBM] = 1;
+	X.parts[ISA_MEM_SBUF] = c->sbuf.partitions;
+	X.pbytes[ISA_MEM_SBUF] = c->sbuf.partition_bytes;
+	X.parts[ISA_MEM_PSUM] = c->psum.partitions;
+	X.pbytes[ISA_MEM_PSUM] = c->psum.partition_bytes;
+	for (int m = ISA_MEM_HBM; m < ISA_MEM_COUNT; m++)
+		X.mem[m] = asim_calloc((size_t)X.parts[m] * X.pbytes[m] + 1, 1);
+	size_t scratch = (size_t)c->pe.rows * c->pe.cols + (size_t)c->pe.rows * c->pe.max_moving
+	                 + (size_t)c->pe.cols * c->pe.max_moving + 1;
+	X.A = asim_calloc(scratch, sizeof(float));
+	X.B = asim_calloc(scratch, sizeof(float));
+	X.P = asim_calloc(scratch, sizeof(float));
+	if (!X.mem[ISA_MEM_HBM] || !X.mem[ISA_MEM_SBUF] || !X.mem[ISA_MEM_PSUM] || !X.A || !X.B || !X.P) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory for the functional memory images");
+		goto out;
+	}
+	/* inputs and weights into HBM (conv filters in the PE-ready layout) */
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->kind != GRAPH_INPUT && T->kind != GRAPH_WEIGHT)
+			continue;
+		unsigned es = (unsigned)asim_dtype_bytes(T->dtype);
+		int conv = is_conv_filter(g, t);
+		uint64_t G = conv ? conv_groups_of(g, t) : 1;
+		for (uint64_t i = 0; i < T->elems; i++) {
+			uint64_t j = conv ? pe_ready_index(T, G, i) : i;
+			st_code(X.mem[ISA_MEM_HBM] + addr[t] + j * es, es,
+			        dp_code_load(fmt_of(T->dtype), fv->v[t], i));
+		}
+	}
+	/* the matmul scratch holds one instruction's operands: K ≤ partitions, M, N ≤ limits */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->insts[i].opcode == ISA_OP_MATMUL) {
+			const isa_inst *in = &p->insts[i];
+			uint64_t K = in->src[0].nparts, M = free_n(&in->src[0]), N = free_n(&in->src[1]);
+			if (K * M >= scratch || K * N >= scratch || M * N >= scratch) {
+				X.inst = i;
+				rc = bad_inst(&X, ASIM_ERANGE, "matmul larger than the PE array", NULL);
+				goto out;
+			}
+		}
+	if ((rc = fx_schedule(&X)) != 0)
+		goto out;
+	/* every computed tensor out of HBM */
+	for (size_t t = 0; t < g->n_tensors; t++) {
+		const graph_tensor *T = &g->tensors[t];
+		if (T->producer < 0 || !asim_dtype_is_float(T->dtype))
+			continue;
+		unsigned es = (unsigned)asim_dtype_bytes(T->dtype);
+		for (uint64_t i = 0; i < T->elems; i++)
+			dp_code_store(fmt_of(T->dtype), fv->v[t], i,
+			              ld_code(X.mem[ISA_MEM_HBM] + addr[t] + i * es, es));
+	}
+out:
+	for (int m = 0; m < ISA_MEM_COUNT; m++)
+		asim_free(X.mem[m]);
+	asim_free(X.A);
+	asim_free(X.B);
+	asim_free(X.P);
+	asim_free(addr);
+	return rc;
+}
+
+/* ---- the reference ----------------------------------------------------------------------- */
+
+static float *decode_t(const graph *g, const func_vals *fv, uint32_t t)
+{
+	const graph_tensor *T = &g->tensors[t];
+	float *x = asim_calloc(T->elems + 1, sizeof *x);
+	if (x != NULL)
+		dp_decode_f32_array(fmt_of(T->dtype), fv->v[t], x, T->elems);
+	return x;
+}
+
+/* Round FP32 results y (n) into tensor t: output `out` of op gop, element i = Philox index i. */
+static void round_out(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                      unsigned out, float *y, uint64_t n, func_vals *fv)
+{
+	uint32_t t = g->ops[gop].out[out];
+	dp_cvt cv = op_cvt(g, c, gop, g->tensors[t].dtype);
+	for (uint64_t i = 0; i < n; i++)
+		y[i] = canon(y[i]);
+	dp_convert_f32_array(&cv, y, fv->v[t], n, o->seed, func_stream(gop, out), 0);
+}
+
+/* batch offset (in matrices' elements) of tensor T for output batch index bi (broadcasting) */
+static uint64_t batch_off(const graph_tensor *T, const graph_tensor *Y, uint64_t bi)
+{
+	if (T->rank <= 2)
+		return 0;
+	uint64_t mul = T->shape[T->rank - 1] * T->shape[T->rank - 2], off = 0;
+	for (int yi = (int)Y->rank - 3, ti = (int)T->rank - 3; yi >= 0; yi--, ti--) {
+		uint64_t idx = bi % Y->shape[yi];
+		bi /= Y->shape[yi];
+		if (ti < 0)
+			continue;
+		if (T->shape[ti] != 1)
+			off += idx * mul;
+		mul *= T->shape[ti];
+	}
+	return off;
+}
+
+static unsigned pe_depth(const chip *c)
+{
+	return c->pe.rows < c->sbuf.partitions ? c->pe.rows : c->sbuf.partitions;
+}
+
+static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                      func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_tensor *TA = &g->tensors[op->in[0]], *TB = &g->tensors[op->in[1]];
+	const graph_tensor *TY = &g->tensors[op->out[0]];
+	int ta = op->a.transpose_a != 0, tb = op->a.transpose_b != 0;
+	uint64_t M = TY->shape[TY->rank - 2], N = TY->shape[TY->rank - 1];
+	uint64_t K = ta ? TA->shape[TA->rank - 2] : TA->shape[TA->rank - 1];
+	uint64_t batch = TY->elems / (M * N);
+	float *a = decode_t(g, fv, op->in[0]), *b = decode_t(g, fv, op->in[1]);
+	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
+	float *A = asim_calloc(M * K + 1, sizeof *A), *B = asim_calloc(K * N + 1, sizeof *B);
+	float *y = asim_calloc(TY->elems + 1, sizeof *y);
+	int rc = 0;
+	if (!a || !b || (op->n_in > 2 && !bias) || !A || !B || !y) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t bi = 0; bi < batch && rc == 0; bi++) {
+		const float *pa = a + batch_off(TA, TY, bi), *pb = b + batch_off(TB, TY, bi);
+		for (uint64_t m = 0; m < M; m++)
+			for (uint64_t k = 0; k < K; k++)
+				A[m * K + k] = ta ? pa[k * M + m] : pa[m * K + k];
+		for (uint64_t k = 0; k < K; k++)
+			for (uint64_t n = 0; n < N; n++)
+				B[k * N + n] = tb ? pb[n * K + k] : pb[k * N + n];
+		float *ps = y + bi * M * N;
+		rc = dp_matmul_f32(A, B, M, N, K, pe_depth(c), ps, 1, e);
+		for (uint64_t i = 0; i < M * N; i++) {
+			float v = ps[i];
+			if (bias)
+				v = canon(v + bias[i % N]);
+			ps[i] = act_f32(op->a.activation, v);
+		}
+	}
+	if (rc == 0)
+		round_out(g, c, o, gop, 0, y, TY->elems, fv);
+out:
+	asim_free(a);
+	asim_free(b);
+	asim_free(bias);
+	asim_free(A);
+	asim_free(B);
+	asim_free(y);
+	return rc;
+}
+
+/* conv2d: PE order (C_in tiles of the array depth ascending; within each, taps (kh, kw)
+ * row-major; each (tile, tap) a pass down the array from +0 over its channels; passes added in
+ * PSUM) for C_in/groups > 1; depthwise (C_in/groups = 1) on the vector engine: acc = p_tap0,
+ * acc = acc + p_tap for the following taps. Then + bias, activation, one rounding. */
+static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                    func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_tensor *TX = &g->tensors[op->in[0]], *TW = &g->tensors[op->in[1]];
+	const graph_tensor *TY = &g->tensors[op->out[0]];
+	uint64_t Nn = TX->shape[0], C = TX->shape[1], H = TX->shape[2], W = TX->shape[3];
+	uint64_t CO = TY->shape[1], OH = TY->shape[2], OW = TY->shape[3];
+	uint64_t KH = TW->shape[2], KW = TW->shape[3], taps = KH * KW;
+	uint64_t G = op->a.groups ? op->a.groups : 1, Cg = C / G, COg = CO / G;
+	uint64_t sh = op->a.stride[0] ? op->a.stride[0] : 1, sw = op->a.stride[1] ? op->a.stride[1] : 1;
+	uint64_t dh = op->a.dilation[0] ? op->a.dilation[0] : 1;
+	uint64_t dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
+	int64_t pt = op->a.pad[0], pl = op->a.pad[2];
+	uint64_t R = pe_depth(c), pix = OH * OW;
+	float *x = decode_t(g, fv, op->in[0]), *w = decode_t(g, fv, op->in[1]);
+	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
+	float *y = asim_calloc(TY->elems + 1, sizeof *y);
+	float *A = asim_calloc(pix * R + 1, sizeof *A), *B = asim_calloc(R * COg + 1, sizeof *B);
+	float *P = asim_calloc(pix * COg + 1, sizeof *P);
+	int rc = 0;
+	if (!x || !w || (op->n_in > 2 && !bias) || !y || !A || !B || !P) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* input value at (n, ci, oy·s + kh·d − p, ...), +0 in the padding */
+#define XAT(n, ci, oy, ox, kh, kw) __extension__ ({                                          \
+	int64_t iy_ = (int64_t)((oy) * sh + (kh) * dh) - pt, ix_ = (int64_t)((ox) * sw + (kw) * dw) - pl; \
+	(iy_ < 0 || ix_ < 0 || iy_ >= (int64_t)H || ix_ >= (int64_t)W) ? 0.0f                      \
+	        : x[(((n) * C + (ci)) * H + (uint64_t)iy_) * W + (uint64_t)ix_]; })
+	for (uint64_t n = 0; n < Nn && rc == 0; n++)
+		for (uint64_t gi = 0; gi < G && rc == 0; gi++) {
+			if (Cg == 1) {         /* depthwise: output channel co reads input channel gi */
+				for (uint64_t j = 0; j < COg; j++) {
+					uint64_t co = gi * COg + j;
+					for (uint64_t q = 0; q < pix; q++) {
+						uint64_t oy = q / OW, ox = q % OW;
+						float acc = 0.0f;
+						for (uint64_t t = 0; t < taps; t++) {
+							float pr = canon(XAT(n, gi, oy, ox, t / KW, t % KW) * w[co * taps + t]);
+							acc = t == 0 ? pr : canon(acc + pr);
+						}
+						if (bias)
+							acc = canon(acc + bias[co]);
+						y[(n * CO + co) * pix + q] = act_f32(op->a.activation, acc);
+					}
+				}
+				continue;
+			}
+			int first = 1;
+			for (uint64_t c0 = 0; c0 < Cg && rc == 0; c0 += R) {
+				uint64_t kn = Cg - c0 < R ? Cg - c0 : R;
+				for (uint64_t t = 0; t < taps && rc == 0; t++) {
+					for (uint64_t q = 0; q < pix; q++)
+						for (uint64_t k = 0; k < kn; k++)
+							A[q * kn + k] = XAT(n, gi * Cg + c0 + k, q / OW, q % OW, t / KW, t % KW);
+					for (uint64_t k = 0; k < kn; k++)
+						for (uint64_t j = 0; j < COg; j++)
+							B[k * COg + j] = w[((gi * COg + j) * Cg + c0 + k) * taps + t];
+					rc = dp_matmul_f32(A, B, pix, COg, kn, (unsigned)kn, P, 1, e);
+					for (uint64_t q = 0; q < pix && rc == 0; q++)
+						for (uint64_t j = 0; j < COg; j++) {
+							float *yy = &y[(n * CO + gi * COg + j) * pix + q];
+							*yy = first ? P[q * COg + j] : canon(*yy + P[q * COg + j]);
+						}
+					first = 0;
+				}
+			}
+			for (uint64_t j = 0; j < COg && rc == 0; j++)
+				for (uint64_t q = 0; q < pix; q++) {
+					uint64_t co = gi * COg + j;
+					float *yy = &y[(n * CO + co) * pix + q];
+					float v = *yy;
+					if (bias)
+						v = canon(v + bias[co]);
+					*yy = act_f32(op->a.activation, v);
+				}
+		}
+#undef XAT
+	if (rc == 0)
+		round_out(g, c, o, gop, 0, y, TY->elems, fv);
+out:
+	asim_free(x);
+	asim_free(w);
+	asim_free(bias);
+	asim_free(y);
+	asim_free(A);
+	asim_free(B);
+	asim_free(P);
+	return rc;
+}
+
+static int ref_eltwise(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                       func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	uint64_t n = g->tensors[op->out[0]].elems;
+	float *a = decode_t(g, fv, op->in[0]), *b = op->n_in > 1 ? decode_t(g, fv, op->in[1]) : NULL;
+	int rc = 0;
+	if (!a || (op->n_in > 1 && !b)) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		float v;
+		switch (op->type) {
+		case GRAPH_OP_ADD: v = act_f32(op->a.activation, canon(a[i] + b[i])); break;
+		case GRAPH_OP_SUB: v = act_f32(op->a.activation, canon(a[i] - b[i])); break;
+		case GRAPH_OP_MUL: v = act_f32(op->a.activation, canon(a[i] * b[i])); break;
+		case GRAPH_OP_RELU_BWD: v = canon(a[i] * (b[i] > 0.0f ? 1.0f : 0.0f)); break;
+		case GRAPH_OP_RELU: v = act_f32(GRAPH_ACT_RELU, a[i]); break;
+		case GRAPH_OP_RELU6: v = act_f32(GRAPH_ACT_RELU6, a[i]); break;
+		case GRAPH_OP_GELU: v = act_f32(GRAPH_ACT_GELU, a[i]); break;
+		case GRAPH_OP_SILU: v = act_f32(GRAPH_ACT_SILU, a[i]); break;
+		case GRAPH_OP_SIGMOID: v = act_f32(GRAPH_ACT_SIGMOID, a[i]); break;
+		case GRAPH_OP_TANH: v = act_f32(GRAPH_ACT_TANH, a[i]); break;
+		case GRAPH_OP_EXP: v = act_f32(GRAPH_ACT_EXP, a[i]); break;
+		default: ASIM_ASSERT(0); v = 0.0f;
+		}
+		a[i] = v;
+	}
+	round_out(g, c, o, gop, 0, a, n, fv);
+out:
+	asim_free(a);
+	asim_free(b);
+	return rc;
+}
+
+int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals *fv, asim_err *e)
+{
+	int rc = func_check_graph(g, e);
+	for (size_t i = 0; i < g->n_ops && rc == 0; i++) {
+		const graph_op *op = &g->ops[i];
+		switch (op->type) {
+		case GRAPH_OP_MATMUL:
+			rc = ref_matmul(g, c, o, (uint32_t)i, fv, e);
+			break;
+		case GRAPH_OP_CONV2D:
+			rc = ref_conv(g, c, o, (uint32_t)i, fv, e);
+			break;
+		case GRAPH_OP_RESHAPE:
+			memcpy(fv->v[op->out[0]], fv->v[op->in[0]],
+			       g->tensors[op->in[0]].elems * asim_dtype_bytes(g->tensors[op->in[0]].dtype));
+			break;
+		default:
+			rc = ref_eltwise(g, c, o, (uint32_t)i, fv, e);
+			break;
+		}
+	}
+	return rc;
+}
