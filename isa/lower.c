@@ -433,28 +433,36 @@ static void lower_place(lower_ctx *L)
 	L->hbm_top = lower_hbm_place(L->g, L->hbm_addr);
 }
 
-/* Split the DMA queues between loads and stores for one op, in proportion to its compulsory
- * traffic (bytes of its inputs vs its outputs), at least one queue each way: a matmul with large
- * weights loads on 15 of 16 queues, an elementwise add (2 in, 1 out) on 11. Loads and stores stay
- * on disjoint queues, so a store waiting for compute never blocks the next prefetch; every queue
- * works, so one core can draw dma.engines × engine_gb_per_s. */
+/* Split the DMA queues between loads and stores for one op. The split depends on the op's kind
+ * and operand COUNT, never on its shapes, so that latency cannot jump inside a step of a
+ * shape sweep because a queue changed sides:
+ *   matmul, conv (and backward ops): 3/4 load (weights and moving operands dominate), 12 of 16;
+ *   everything else: in proportion to inputs : outputs (add, 2 : 1, loads on 11 of 16),
+ *   between a quarter and three quarters.
+ * Loads and stores stay on disjoint queues, so a store waiting for compute never blocks the next
+ * prefetch, and every queue works: one core can draw dma.engines × engine_gb_per_s. */
 static void lower_split_queues(lower_ctx *L, const graph_op *op)
 {
 	if (L->ndma == 1) {
 		L->nload = L->nstore = 1;
 		return;
 	}
-	uint64_t in = 0, out = 0;
-	for (uint32_t i = 0; i < op->n_in; i++)
-		in += L->g->tensors[op->in[i]].bytes;
-	for (uint32_t i = 0; i < op->n_out; i++)
-		out += L->g->tensors[op->out[i]].bytes;
-	uint64_t nl = in + out ? (L->ndma * in + (in + out) / 2) / (in + out) : L->ndma / 2;
+	uint64_t nl;
+	switch (op->type) {
+	case GRAPH_OP_MATMUL: case GRAPH_OP_MATMUL_BWD_DATA: case GRAPH_OP_MATMUL_BWD_WEIGHT:
+	case GRAPH_OP_CONV2D: case GRAPH_OP_CONV2D_BWD_DATA: case GRAPH_OP_CONV2D_BWD_WEIGHT:
+		nl = L->ndma - L->ndma / 4;
+		break;
+	default:
+		nl = (L->ndma * op->n_in + (op->n_in + op->n_out) / 2) / (op->n_in + op->n_out);
+		break;
+	}
+	nl = lower_max(nl, L->ndma / 4);
+	nl = lower_min(nl, L->ndma - L->ndma / 4);
 	if (nl < 1)
 		nl = 1;
-	/* at least a quarter of the queues store: an op's stores end it, and its readers wait */
-	if (nl > L->ndma - lower_max(1, L->ndma / 4))
-		nl = L->ndma - lower_max(1, L->ndma / 4);
+	if (nl > L->ndma - 1)
+		nl = L->ndma - 1;
 	L->nload = (uint32_t)nl;
 	L->nstore = L->ndma - L->nload;
 }

@@ -409,7 +409,10 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &bbuf[0], ab, NULL);
 						}
 						lower_buf *o = &yb[yi++ % 2];
-						pe_evacuate(L, p, o, dtY, mcn, nn, NULL, 0, dtY, m->act);
+						/* Y tile: element (m, n) is Y[b][m0 + mc + m][n0 + n] */
+						isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + n0),
+						                         (int64_t)m->N, 1, 0);
+						pe_evacuate(L, p, o, dtY, mcn, nn, 1, NULL, 0, dtY, m->act, &ox);
 						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc) * m->N + n0) * esY, mcn,
 						                          m->N * esY, nn, esY, 1, 0);
 						isa_ap src = lower_ap_sbuf(dtY, 0, mcn, o->off, nn, esY, 1, 0);

@@ -51,6 +51,16 @@ static void vec_ts(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_
 	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, ba == wd ? NULL : NULL, NULL);
 }
 
+static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, int fresh,
+                   const isa_ap *a, lower_buf *ba)
+{
+	isa_inst in = lower_inst(ISA_OP_ACTIVATE);
+	in.func = (uint8_t)f;
+	in.dst = *d;
+	in.src[0] = *a;
+	lower_compute(L, LOWER_Q_ACT, &in, wd, fresh, ba == wd ? NULL : ba, NULL, NULL);
+}
+
 /* the final, rounding write of an op's output: fresh generation of wd, output indices `ox` */
 static void vec_tt_ox(lower_ctx *L, isa_alu alu, const isa_ap *d, lower_buf *wd, const isa_ap *a,
                       lower_buf *ba, const isa_ap *b, lower_buf *bb, const isa_oidx *ox)
@@ -418,6 +428,7 @@ static int rowwise_chunked(lower_ctx *L, const graph_op *op, uint32_t ax, uint64
 		if (inner > 1 && rn < rp)
 			r0 -= rp - rn;
 	}
+	lower_release(L);
 	return 0;
 }
 
