@@ -337,7 +337,11 @@ int cmd_run(int argc, char **argv)
 			nnames = names ? (uint32_t)g.n_ops : 0;
 		}
 		report_meta meta = {PACKAGE_VERSION, in, kind, hash, have_seed ? seed : c.num.seed,
-		                    names, nnames, (uint32_t)top};
+		                    names, nnames, (uint32_t)top, 0, 0};
+		if (have_graph) {          /* model FLOPs: the graph's work, not what the program repeats */
+			meta.has_model_flops = 1;
+			meta.model_flops = g.total_flops;
+		}
 		report_extra extra = {tracer_get_summary(tr), have_budget, budget, c.hbm.capacity_bytes};
 		unfit = !report_fits_budget(&extra);
 		outfile f;

@@ -100,6 +100,8 @@ typedef struct sim {
 	uint64_t sbuf_ext, psum_ext;
 	uint32_t sbuf_parts, psum_parts;
 	uint64_t remaining;
+	const isa_inst *pe_prev;   /* the last matmul issued on the PE array (serial folds) */
+	uint64_t pe_prev_free;     /* when it released the array */
 	int rc;
 } sim;
 
@@ -311,6 +313,14 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 	}
 	isa_cost cost;
 	isa_time_table[in->opcode](s->c, &s->clk, in, &cost);
+	if (qi == 0 && in->opcode == ISA_OP_MATMUL) {
+		/* serial-fold arrays: a back-to-back matmul may continue the previous fold */
+		if (s->pe_prev != NULL && now == s->pe_prev_free
+		    && isa_matmul_continues(s->c, s->pe_prev, in))
+			isa_time_matmul_continue(s->c, &s->clk, in, &cost);
+		s->pe_prev = in;
+		s->pe_prev_free = now + cost.occupy;
+	}
 	flight *f = ring_push(q);
 	if (f == NULL)
 		return ASIM_ENOMEM;

@@ -128,7 +128,8 @@ int report_text_with(outfile *f, const chip *c, const engine_result *r, const re
 {
 	double ns = isa_ticks_to_ns(&r->clk, r->end), sec = seconds(r);
 	double pk = peak_flops(c);
-	double ach = sec > 0 ? (double)r->flops / sec : 0;
+	uint64_t fl = m->has_model_flops ? m->model_flops : r->flops;
+	double ach = sec > 0 ? (double)fl / sec : 0;
 	uint64_t hbm = r->bytes_read[ISA_MEM_HBM] + r->bytes_written[ISA_MEM_HBM];
 	char esc[256];
 	asim_escape(esc, sizeof esc, m->input ? m->input : "-");
@@ -138,7 +139,7 @@ int report_text_with(outfile *f, const chip *c, const engine_result *r, const re
 	               pe_cycles(r), c->pe.clock_ghz);
 	outfile_printf(f, "  instructions       %" PRIu64 "\n", r->n_insts);
 	outfile_printf(f, "  compute            %" PRIu64 " FLOP, %.3f TFLOP/s achieved of %.3f TFLOP/s peak bf16 (%.1f%%)\n",
-	               r->flops, ach / 1e12, pk / 1e12, pk > 0 ? 100.0 * ach / pk : 0.0);
+	               fl, ach / 1e12, pk / 1e12, pk > 0 ? 100.0 * ach / pk : 0.0);
 	outfile_printf(f, "  HBM traffic        %" PRIu64 " bytes (read %" PRIu64 ", written %" PRIu64 "), %.3f GB/s of %.3f GB/s\n",
 	               hbm, r->bytes_read[ISA_MEM_HBM], r->bytes_written[ISA_MEM_HBM],
 	               sec > 0 ? (double)hbm / sec / 1e9 : 0.0, c->hbm.bandwidth_gb_per_s);
@@ -200,7 +201,8 @@ int report_json_with(outfile *f, const chip *c, const engine_result *r, const re
                      const report_extra *x)
 {
 	double sec = seconds(r), pk = peak_flops(c);
-	double ach = sec > 0 ? (double)r->flops / sec : 0;
+	uint64_t fl = m->has_model_flops ? m->model_flops : r->flops;
+	double ach = sec > 0 ? (double)fl / sec : 0;
 	uint64_t hbm = r->bytes_read[ISA_MEM_HBM] + r->bytes_written[ISA_MEM_HBM];
 	outfile_puts(f, "{\n  \"accelsim_version\": ");
 	json_str(f, m->version);
@@ -221,7 +223,8 @@ int report_json_with(outfile *f, const chip *c, const engine_result *r, const re
 	outfile_printf(f, "  \"latency_ns\": %.3f,\n", isa_ticks_to_ns(&r->clk, r->end));
 	outfile_printf(f, "  \"latency_core_cycles\": %" PRIu64 ",\n", pe_cycles(r));
 	outfile_printf(f, "  \"instructions\": %" PRIu64 ",\n", r->n_insts);
-	outfile_printf(f, "  \"macs\": %" PRIu64 ",\n  \"flops\": %" PRIu64 ",\n", r->macs, r->flops);
+	outfile_printf(f, "  \"macs\": %" PRIu64 ",\n  \"flops\": %" PRIu64 ",\n", r->macs, fl);
+	outfile_printf(f, "  \"executed_flops\": %" PRIu64 ",\n", r->flops);
 	outfile_printf(f, "  \"achieved_flops_per_s\": %.6e,\n  \"peak_bf16_flops_per_s\": %.6e,\n", ach, pk);
 	outfile_printf(f, "  \"flops_utilisation_fraction\": %.6f,\n", pk > 0 ? ach / pk : 0.0);
 	outfile_printf(f, "  \"hbm_read_bytes\": %" PRIu64 ",\n  \"hbm_write_bytes\": %" PRIu64 ",\n",

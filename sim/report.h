@@ -37,6 +37,8 @@ typedef struct report_meta {
 	const char *const *gop_names; /* names of graph ops, or NULL ("op N") */
 	uint32_t n_gop_names;
 	uint32_t top_ops;             /* how many slowest ops to list (default 5 when 0) */
+	int has_model_flops;          /* graph inputs: `flops` and achieved FLOP/s are the graph's */
+	uint64_t model_flops;         /*   FLOPs; the engine's count is `executed_flops` */
 } report_meta;
 
 /* Added by the traces work: energy and memory figures from the tracer (traces/tracer.h). */

@@ -571,7 +571,7 @@ static void read_latencies(const char *path, double lat[2][400], int max_c)
  * output plane (H·W bf16 = 2·H² bytes), i.e. at most two more DMA transfers. Even serialised on
  * one DMA engine (or at the HBM bandwidth when lower) that takes at most
  *     bound = bytes / min(dma.engine_gb_per_s, hbm.bandwidth_gb_per_s) + 2 · dma.fixed_ns
- * — from the chip files: trn1 31.25 and 820 GB/s, 100 ns; edge-npu 8 and 3.75 GB/s, 50 ns. So:
+ * — from the chip files: trn1 27.2 and 820 GB/s, 100 ns; edge-npu 8 and 3.75 GB/s, 50 ns. So:
  *   flat:  every increment inside a step  <= bound (a tolerance from data movement only);
  *   step:  every increment at an edge     >  bound (data alone cannot explain it: a PE pass),
  *          and > 3 × the largest increment inside any step (the staircase dominates the ramp).
@@ -616,7 +616,7 @@ static void staircase(const char *chipname, int pf, double gbps, double fixed_ns
 
 Test(sweep, pf_staircase_on_trn1, .init = setup, .fini = teardown, .timeout = 300)
 {
-	staircase("trn1", 128, 31.25, 100);
+	staircase("trn1", 128, 27.2, 100);   /* 27.2 GB/s per DMA engine (Neuron DMA guide) */
 }
 
 Test(sweep, pf_staircase_on_edge_npu, .init = setup, .fini = teardown, .timeout = 300)

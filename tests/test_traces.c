@@ -374,11 +374,13 @@ Test(traces, gzip_and_plain_hold_the_same_bytes_and_runs_are_deterministic)
  *     a = matmul(x, w)  [64, 64]  16384      b = relu(a)  [64, 64]  16384
  *     c = add(a, b)     [64, 64]  16384  (output)
  * Liveness: x [0, end mm); a [start mm, end add); b [start relu, end add); c [start add, end).
- * relu's and add's first instructions load a, which waits for mm's last store, so both start
- * when mm has ended (add's loads of b wait for relu, but add has begun). Live non-weight bytes:
- *     during mm:          x + a       = 65536 + 16384    = 81920   ← the peak
- *     during relu, add:   a + b + c   = 3 · 16384        = 49152
- *     after:              c                              = 16384
+ * relu and add both wait for mm's last store of a; whether add's first instruction starts with
+ * relu's or only later is a scheduling detail, so the phase "relu running, add not yet started"
+ * may or may not appear. Live non-weight bytes:
+ *     during mm:                   x + a       = 65536 + 16384    = 81920   ← the peak
+ *     relu started, add not yet:   a + b       = 2 · 16384        = 32768   (may not appear)
+ *     relu and add:                a + b + c   = 3 · 16384        = 49152
+ *     after:                       c                              = 16384
  * Peak HBM footprint = weights 65536 + 81920 = 147456; parameters 65536. */
 static const char live_yaml[] =
 	"accelsim: 1\nname: live\ndtype: fp32\ntensors:\n"
@@ -415,7 +417,7 @@ Test(traces, peak_activation_memory_matches_liveness_by_hand)
 		double v = csv_num(&c, i, "hbm_activation_bytes");
 		mx = v > mx ? v : mx;
 		saw_add |= v == 49152;
-		cr_expect(v == 81920 || v == 49152 || v == 16384, "live bytes %g match no phase", v);
+		cr_expect(v == 81920 || v == 49152 || v == 32768 || v == 16384, "live bytes %g match no phase", v);
 		cr_expect_eq(csv_num(&c, i, "hbm_weight_bytes"), 65536);
 		cr_expect_leq(csv_num(&c, i, "sbuf_bytes"), 25165824);
 		cr_expect_leq(csv_num(&c, i, "psum_bytes"), 2097152);

@@ -73,8 +73,8 @@ for e, s, t in insts:
             fail("instruction %r [%d, %d] outside its op's span %r" % (a["instruction"], s, t, sp))
     if t > end:
         fail("instruction ends after the run")
-if level == "inst" and flops != summ["flops"]:
-    fail("FLOPs of the events %d != summary %d" % (flops, summ["flops"]))
+if level == "inst" and flops != summ["executed_flops"]:
+    fail("FLOPs of the events %d != summary %d" % (flops, summ["executed_flops"]))
 # op lanes: spans on one track never overlap
 by_track = {}
 for e in ev:
