@@ -202,7 +202,13 @@ void lower_dma(lower_ctx *L, int dir, const isa_ap *dst, const isa_ap *src, cons
 	uint64_t bytes = lower_ap_bytes(dst);
 	uint64_t piece_min = lower_max(L->c->dma.efficient_bytes, 4096);
 	uint32_t nq = dir == 0 ? L->nload : L->nstore;
-	uint64_t k = lower_min(lower_min(nq, rows), lower_max(1, bytes / piece_min));
+	/* the cost of a transfer is its bytes scaled by the DMA efficiency of its shorter contiguous
+	 * run (docs/timing-model.md): split by that, so short-run transfers spread over queues too */
+	uint64_t run = lower_min(isa_ap_run_bytes(dst), isa_ap_run_bytes(src));
+	uint64_t eff_bytes = bytes;
+	if (run > 0 && run < L->c->dma.efficient_bytes)
+		eff_bytes = bytes / run * L->c->dma.efficient_bytes;
+	uint64_t k = lower_min(lower_min(nq, rows), lower_max(1, eff_bytes / piece_min));
 	uint32_t r0 = 0;
 	for (uint64_t i = 0; i < k; i++) {
 		uint32_t r1 = (uint32_t)((uint64_t)rows * (i + 1) / k);
@@ -427,6 +433,40 @@ static void lower_place(lower_ctx *L)
 	L->hbm_top = lower_hbm_place(L->g, L->hbm_addr);
 }
 
+/* Split the DMA queues between loads and stores for one op. The split depends on the op's kind
+ * and operand COUNT, never on its shapes, so that latency cannot jump inside a step of a
+ * shape sweep because a queue changed sides:
+ *   matmul, conv (and backward ops): 3/4 load (weights and moving operands dominate), 12 of 16;
+ *   everything else: in proportion to inputs : outputs (add, 2 : 1, loads on 11 of 16),
+ *   between a quarter and three quarters.
+ * Loads and stores stay on disjoint queues, so a store waiting for compute never blocks the next
+ * prefetch, and every queue works: one core can draw dma.engines × engine_gb_per_s. */
+static void lower_split_queues(lower_ctx *L, const graph_op *op)
+{
+	if (L->ndma == 1) {
+		L->nload = L->nstore = 1;
+		return;
+	}
+	uint64_t nl;
+	switch (op->type) {
+	case GRAPH_OP_MATMUL: case GRAPH_OP_MATMUL_BWD_DATA: case GRAPH_OP_MATMUL_BWD_WEIGHT:
+	case GRAPH_OP_CONV2D: case GRAPH_OP_CONV2D_BWD_DATA: case GRAPH_OP_CONV2D_BWD_WEIGHT:
+		nl = L->ndma - L->ndma / 4;
+		break;
+	default:
+		nl = (L->ndma * op->n_in + (op->n_in + op->n_out) / 2) / (op->n_in + op->n_out);
+		break;
+	}
+	nl = lower_max(nl, L->ndma / 4);
+	nl = lower_min(nl, L->ndma - L->ndma / 4);
+	if (nl < 1)
+		nl = 1;
+	if (nl > L->ndma - 1)
+		nl = L->ndma - 1;
+	L->nload = (uint32_t)nl;
+	L->nstore = L->ndma - L->nload;
+}
+
 static int lower_op(lower_ctx *L, const graph_op *op)
 {
 	switch (op->type) {
@@ -465,6 +505,7 @@ int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program 
 		lower_place(&L);
 		for (size_t i = 0; i < g->n_ops && rc == 0; i++) {
 			L.gop = (uint32_t)i;
+			lower_split_queues(&L, &g->ops[i]);
 			rc = lower_op(&L, &g->ops[i]);
 			/* the op released its buffers (its locals); after a failure they are gone unread */
 			ASIM_ASSERT(rc != 0 || L.nlive == 0);

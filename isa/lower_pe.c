@@ -81,6 +81,58 @@ static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype od
 
 /* ==== matmul ================================================================================ */
 
+/* Per-output-channel bias (or any vector of n elements) onto partitions: element i at partition
+ * i % cols, column i / cols. A DMA with one element per partition would move 2-byte runs (the
+ * DMA efficiency curve charges each as efficient_bytes); instead the vector is read as ⌈n/cols⌉
+ * contiguous rows of cols elements into a stage and turned by the vector engine, 128 rows at a
+ * time. `bias` receives [cols parts × ⌈n/cols⌉]. */
+static void pe_load_bias(lower_ctx *L, uint32_t t, uint64_t addr, uint64_t n, uint32_t cols,
+                         lower_buf *bias, lower_buf *stage)
+{
+	asim_dtype dt = lower_T(L, t)->dtype;
+	uint64_t es = asim_dtype_bytes(dt), ntn = lower_ceil(n, cols);
+	uint32_t P = L->c->sbuf.partitions;
+	for (uint64_t r0 = 0; r0 < ntn; r0 += P) {
+		uint64_t rn = lower_min(P, ntn - r0);
+		uint64_t full = lower_min(rn, (n - r0 * cols) / cols), tail = n - (r0 + full) * cols;
+		if (full < rn && tail > cols)
+			tail = cols;
+		if (full) {
+			isa_ap src = lower_ap_hbm(dt, addr + r0 * cols * es, (uint32_t)full, cols * es, cols, es, 1, 0);
+			isa_ap d = lower_ap_sbuf(dt, 0, (uint32_t)full, stage->off, cols, es, 1, 0);
+			lower_load(L, t, &d, &src, stage, 1);
+		}
+		if (full < rn) {
+			isa_ap src = lower_ap_hbm(dt, addr + (r0 + full) * cols * es, 1, tail * es, (uint32_t)tail, es, 1, 0);
+			isa_ap d = lower_ap_sbuf(dt, (uint32_t)full, 1, stage->off, (uint32_t)tail, es, 1, 0);
+			lower_load(L, t, &d, &src, stage, full == 0);
+		}
+		isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+		tr.src[0] = lower_ap_sbuf(dt, 0, (uint32_t)rn, stage->off, cols, es, 1, 0);
+		tr.dst = lower_ap_sbuf(dt, 0, cols, bias->off + r0 * es, (uint32_t)rn, es, 1, 0);
+		lower_compute(L, LOWER_Q_VEC, &tr, bias, r0 == 0, stage, NULL, NULL);
+	}
+}
+
+#define MM_BGROUPS 16              /* whole-B loads: at most this many transfers (+ a tail) */
+#define MM_ROWBLK 4                /* whole-row output stores: row blocks per moving chunk */
+
+/* a load into `buf` (tensor t) whose writer tokens are also returned in *tok */
+static void mm_load_tok(lower_ctx *L, uint32_t t, const isa_ap *dst, const isa_ap *src,
+                        lower_buf *buf, int fresh, lower_dep *tok)
+{
+	lower_dep d = L->tdep[t];
+	if (fresh) {
+		lower_dep h = lower_buf_fill(buf);
+		lower_dep_merge(&d, &h);
+	} else {
+		lower_dep_merge(&d, &buf->haz);
+	}
+	*tok = lower_nodep;
+	lower_dma(L, 0, dst, src, &d, tok);
+	lower_buf_wrote(buf, tok);
+}
+
 typedef struct mm_desc {
 	uint32_t ta, tb, ty;
 	int tbias;                     /* -1: none */
@@ -150,6 +202,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	if (cols > P)
 		cols = P;
 	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	int serial = c->pe.mode == CHIP_PE_SERIAL_FOLDS;
+	/* output-stationary serial-fold arrays hold an output tile [≤cols filters × ≤rows pixels]
+	 * in the PEs and stream the contraction: moving chunks of at most `rows` (SCALE-Sim OS:
+	 * S_R = ofmap pixels on the rows) */
+	if (serial && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
+		mmax = lower_min(mmax, rows);
 	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
 	asim_dtype dtY = mm_dt(L, m->ty), dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
 	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
@@ -159,7 +217,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	/* fixed buffers */
 	uint64_t stage_b = (!m->a_km || m->b_nk) ? lower_min(m->K, rows) * lower_max(esA, esB) : 0;
 	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
-	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb;
+	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb + cols * esb;
 	if (fixed > budget)
 		return lower_mapping_error(L, "matmul staging buffers need %llu bytes per SBUF partition, "
 		                           "%llu available", (unsigned long long)fixed,
@@ -167,7 +225,16 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	uint64_t rest = budget - fixed;
 	/* B: resident, or streamed per (kt, nt) tile (double-buffered) */
 	int b_res = ktn * m->N * esB <= rest / 2;
-	uint64_t b_bytes = b_res ? ktn * m->N * esB : cols * esB;
+	/* not resident: B streams in PANELS [all K tiles × one stationary column tile], one transfer
+	 * per panel, double-buffered (deep enough to hide the DMA's fixed cost behind a whole panel
+	 * of matmuls); one tile at a time when even a panel is too large, or B is stored [N, K] */
+	int b_panel = !b_res && !m->b_nk && 2 * ktn * cols * esB <= rest / 4;
+	/* panel width in column tiles: runs of at least efficient_bytes when that fits */
+	uint64_t pw = 1;
+	while (b_panel && pw * cols * esB < c->dma.efficient_bytes && pw < ntn
+	       && 2 * ktn * 2 * pw * cols * esB <= rest / 4)
+		pw *= 2;
+	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
 	if (!b_res && 2 * b_bytes > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
 	rest -= b_res ? b_bytes : 2 * b_bytes;
@@ -185,8 +252,13 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			return lower_mapping_error(L, "a moving tile does not fit in SBUF");
 	}
 	uint64_t a_bytes = a_res ? ktn * mb * esA : mmax * esA;
+	/* whole-row staging of A (stored [M, K]) when two rows of K fit beside everything else */
+	uint64_t used = fixed + (b_res ? b_bytes : 2 * b_bytes) + 2 * a_bytes;
+	int a_wide = a_res && !m->a_km && 2 * m->K * esA <= budget - lower_min(budget, used);
+	uint32_t blk = P < 128 ? P : 128, asi = 0;
 
-	lower_buf stage[2], yb[2], ys[2], bias, bbuf[2], abuf[2], ps[LOWER_MAX_BUFS / 4];
+	lower_buf stage[2], yb[2], ys[2], bias, bstage, bbuf[2], abuf[2], astage[2];
+	lower_buf ps[LOWER_MAX_BUFS / 4];
 	uint32_t si = 0, yi = 0, ysi = 0, bi = 0, ai = 0, pi = 0;
 	if (stage_b)
 		for (int i = 0; i < 2; i++)
@@ -195,13 +267,36 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		lower_sbuf_alloc(L, &yb[i], mmax * esY);
 		lower_sbuf_alloc(L, &ys[i], cols * esY);
 	}
-	if (m->tbias >= 0)
+	if (m->tbias >= 0) {
 		lower_sbuf_alloc(L, &bias, ntn * esb);
+		lower_sbuf_alloc(L, &bstage, cols * esb);
+	}
 	lower_sbuf_alloc(L, &bbuf[0], b_bytes);
 	if (!b_res)
 		lower_sbuf_alloc(L, &bbuf[1], b_bytes);
 	for (int i = 0; i < 2; i++)
 		lower_sbuf_alloc(L, &abuf[i], a_bytes);
+	if (a_wide)
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &astage[i], m->K * esA);
+	/* whole output rows (runs of N) when N spans several stationary tiles and two sets of
+	 * row blocks fit in what is left */
+	uint64_t nrb = lower_ceil(lower_min(mmax, m->M), blk);
+	used += a_wide ? 2 * m->K * esA : 0;
+	int rowstore = b_res && ntn > 1 && nrb <= MM_ROWBLK
+	               && 2 * nrb * m->N * esY <= budget - lower_min(budget, used);
+	/* input-stationary serial-fold arrays: A^T resident, B resident, no bias (else the WS
+	 * mapping; docs/lowering.md) */
+	int is_mode = serial && c->pe.dataflow == CHIP_INPUT_STATIONARY && a_res && b_res
+	              && m->tbias < 0 && (mb % cols == 0 || mb >= m->M);
+	if (is_mode)
+		rowstore = 0;
+	lower_buf yrow[2][MM_ROWBLK];
+	uint32_t yri = 0;
+	if (rowstore)
+		for (int i = 0; i < 2; i++)
+			for (uint64_t r = 0; r < nrb; r++)
+				lower_sbuf_alloc(L, &yrow[i][r], m->N * esY);
 	uint32_t nps = L->psum_budget < LOWER_MAX_BUFS / 4 ? L->psum_budget : LOWER_MAX_BUFS / 4;
 	for (uint32_t i = 0; i < nps; i++)
 		lower_psum_alloc(L, &ps[i]);
@@ -209,41 +304,130 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	const graph_tensor *TA = lower_T(L, m->ta), *TB = lower_T(L, m->tb);
 	uint64_t lda = m->a_km ? m->M : m->K, ldb = m->b_nk ? m->K : m->N;
 	(void)TA; (void)TB;
-	if (m->tbias >= 0) {
-		uint32_t tb = (uint32_t)m->tbias;
-		for (uint64_t nt = 0; nt < ntn; nt++) {
-			uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
-			isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + nt * cols * esb, nn, esb,
-			                          1, esb, 1, 0);
-			isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, nn, bias.off + nt * esb, 1, esb, 1, 0);
-			lower_load(L, tb, &d, &src, &bias, nt == 0);
-		}
-	}
+	if (m->tbias >= 0)
+		pe_load_bias(L, (uint32_t)m->tbias, L->hbm_addr[(uint32_t)m->tbias], m->N, cols, &bias,
+		             &bstage);
 	uint64_t prev_boff = UINT64_MAX;
+	int a_first = 1;
+	for (int q = 0; q < LOWER_MAXQ; q++)
+		if (L->tdep[m->ta].v[q])
+			a_first = 0;
+	lower_dep bgrp[MM_BGROUPS + 1];          /* grouped whole-B loads: each group's writers */
+	uint64_t kg = 1;
+	int grouped = 0;
 	for (uint64_t b = 0; b < m->batch; b++) {
 		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
 		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
 		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
-		if (b_res && bbase != prev_boff) {       /* whole B, [kt][K_t parts × N] */
-			for (uint64_t kt = 0; kt < ktn; kt++) {
-				uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-				mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, 0, (uint32_t)m->N,
-				           &bbuf[0], kt * m->N * esB, kt == 0, stage, &si);
-			}
-			prev_boff = bbase;
-		}
 		for (uint64_t m0 = 0; m0 < m->M; m0 += mb) {
 			uint64_t mbn = lower_min(mb, m->M - m0);
 			lower_buf *ab = &abuf[ai++ % 2];
-			if (a_res)
-				for (uint64_t kt = 0; kt < ktn; kt++) {
-					uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-					mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0, (uint32_t)mbn, ab,
-					           kt * mbn * esA, kt == 0, stage, &si);
+			/* The whole-B load goes before the first moving block when A is produced by an
+			 * earlier op (A's load waits for it; the weights need not queue behind it), else
+			 * after it (both are needed by the first matmul; A is the smaller). */
+			for (int pass = 0; pass < 3; pass++) {
+				if (pass == 1) {
+					if (a_res && a_wide) {
+						/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
+						 * partition, one transfer), then each K tile turned by the vector engine */
+						for (uint64_t fb = 0; fb < mbn; fb += blk) {
+							uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
+							lower_buf *s = &astage[asi++ % 2];
+							isa_ap src = lower_ap_hbm(dtA, abase + (m0 + fb) * lda * esA, bn, lda * esA,
+							                          (uint32_t)m->K, esA, 1, 0);
+							isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)m->K, esA, 1, 0);
+							lower_load(L, m->ta, &sd, &src, s, 1);
+							for (uint64_t kt = 0; kt < ktn; kt++) {
+								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+								isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+								tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + kt * rows * esA, kn, esA, 1, 0);
+								tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + fb) * esA, bn, esA, 1, 0);
+								lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && kt == 0, s, NULL, NULL);
+							}
+						}
+					} else if (a_res)
+						for (uint64_t kt = 0; kt < ktn; kt++) {
+							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+							mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0, (uint32_t)mbn, ab,
+							           kt * mbn * esA, kt == 0, stage, &si);
+						}
+					continue;
 				}
-			for (uint64_t nt = 0; nt < ntn; nt++) {
+				if ((pass == 0) != !a_first)
+					continue;
+				if (b_res && bbase != prev_boff && !m->b_nk && m->K >= rows) {
+					/* whole B stored [K, N]: full K tiles in transfers of kg tiles each (partition p
+					 * holds rows kt·rows + p: runs of N elements), each split across the load queues,
+					 * so that the first matmuls start after the first group; the partial last tile in
+					 * a transfer of its own. kg: ≥ 256 KiB per transfer, when B is that large */
+					uint64_t kfull = m->K / rows, tile = rows * m->N * esB;
+					kg = lower_max(lower_ceil(256 * 1024, tile), lower_ceil(kfull, MM_BGROUPS));
+					kg = lower_max(1, lower_min(kfull, kg));
+					for (uint64_t k0 = 0; k0 < kfull; k0 += kg) {
+						uint64_t kc = lower_min(kg, kfull - k0);
+						isa_ap src = lower_ap_hbm(dtB, bbase + k0 * rows * ldb * esB, rows, ldb * esB,
+						                          (uint32_t)m->N, esB, (uint32_t)kc, rows * ldb * esB);
+						isa_ap d = lower_ap_sbuf(dtB, 0, rows, bbuf[0].off + k0 * m->N * esB, (uint32_t)m->N,
+						                         esB, (uint32_t)kc, m->N * esB);
+						mm_load_tok(L, m->tb, &d, &src, &bbuf[0], k0 == 0, &bgrp[k0 / kg]);
+					}
+					if (kfull < ktn) {
+						uint32_t kn = (uint32_t)(m->K - kfull * rows);
+						isa_ap src = lower_ap_hbm(dtB, bbase + kfull * rows * ldb * esB, kn, ldb * esB,
+						                          (uint32_t)m->N, esB, 1, 0);
+						isa_ap d = lower_ap_sbuf(dtB, 0, kn, bbuf[0].off + kfull * m->N * esB,
+						                         (uint32_t)m->N, esB, 1, 0);
+						mm_load_tok(L, m->tb, &d, &src, &bbuf[0], kfull == 0, &bgrp[lower_ceil(kfull, kg)]);
+					}
+					grouped = 1;
+					prev_boff = bbase;
+				}
+				if (b_res && bbase != prev_boff) {       /* whole B, [kt][K_t parts × N] */
+					for (uint64_t kt = 0; kt < ktn; kt++) {
+						uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+						mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, 0, (uint32_t)m->N,
+						           &bbuf[0], kt * m->N * esB, kt == 0, stage, &si);
+					}
+					prev_boff = bbase;
+				}
+			}
+			if (is_mode) {
+				/* input-stationary (serial-fold arrays): stationary = A^T [K_t × ≤cols rows of
+				 * M], moving = B [K_t × ≤mmax of N]; PSUM holds Y rows [M_t × N_c] directly */
+				for (uint64_t mc = 0; mc < mbn; mc += cols) {
+					uint32_t mcn = (uint32_t)lower_min(cols, mbn - mc);
+					for (uint64_t n0 = 0; n0 < m->N; n0 += mmax) {
+						uint32_t nn = (uint32_t)lower_min(mmax, m->N - n0);
+						lower_buf *p = &ps[pi++ % nps];
+						for (uint64_t kt = 0; kt < ktn; kt++) {
+							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+							isa_inst in = lower_inst(ISA_OP_MATMUL);
+							in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+							in.src[0] = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + mc) * esA, mcn, esA, 1, 0);
+							in.src[1] = lower_ap_sbuf(dtB, 0, kn, bbuf[0].off + (kt * m->N + n0) * esB, nn, esB, 1, 0);
+							in.dst = lower_ap_psum(0, mcn, p->off, nn, 1, 0);
+							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &bbuf[0], ab, NULL);
+						}
+						lower_buf *o = &yb[yi++ % 2];
+						/* Y tile: element (m, n) is Y[b][m0 + mc + m][n0 + n] */
+						isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + n0),
+						                         (int64_t)m->N, 1, 0);
+						pe_evacuate(L, p, o, dtY, mcn, nn, 1, NULL, 0, dtY, m->act, &ox);
+						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc) * m->N + n0) * esY, mcn,
+						                          m->N * esY, nn, esY, 1, 0);
+						isa_ap src = lower_ap_sbuf(dtY, 0, mcn, o->off, nn, esY, 1, 0);
+						lower_store(L, m->ty, &dst, &src, o);
+					}
+				}
+				continue;
+			}
+			/* order: (nt outer, mc inner), or with whole-row stores (mc outer, nt inner) */
+			uint64_t nmc = lower_ceil(mbn, mmax);
+			for (uint64_t it = 0; it < ntn * nmc; it++) {
+				uint64_t nt = rowstore ? it % ntn : it / nmc;
+				uint64_t mc = (rowstore ? it / ntn : it % nmc) * mmax;
 				uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
-				for (uint64_t mc = 0; mc < mbn; mc += mmax) {
+				{
 					uint32_t mcn = (uint32_t)lower_min(mmax, mbn - mc);
 					lower_buf *p = &ps[pi++ % nps];
 					for (uint64_t kt = 0; kt < ktn; kt++) {
@@ -252,6 +436,24 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						uint64_t soff, moff;
 						if (b_res) {
 							soff = (kt * m->N + nt * cols) * esB;
+						} else if (b_panel) {
+							uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
+							if (nt % pw == 0 && mc == 0 && kt == 0) {
+								lower_buf *pb = &bbuf[bi++ % 2];
+								uint64_t kfull = m->K / rows;
+								uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
+								if (kfull) {
+									isa_ap src = lower_ap_hbm(dtB, bbase + nt * cols * esB, rows, ldb * esB, pn, esB,
+									                          (uint32_t)kfull, rows * ldb * esB);
+									isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
+									lower_load(L, m->tb, &d, &src, pb, 1);
+								}
+								if (kfull < ktn)
+									mm_load_kf(L, m->tb, bbase, ldb, 1, kfull * rows, (uint32_t)(m->K - kfull * rows),
+									           nt * cols, pn, pb, kfull * pst, kfull == 0, stage, &si);
+							}
+							sb = &bbuf[(bi + 1) % 2];
+							soff = kt * pst + (nt % pw) * cols * esB;
 						} else {
 							sb = &bbuf[bi++ % 2];
 							mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, nt * cols, nn,
@@ -271,7 +473,16 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						in.src[0] = lower_ap_sbuf(dtB, 0, kn, sb->off + soff, nn, esB, 1, 0);
 						in.src[1] = lower_ap_sbuf(dtA, 0, kn, mv->off + moff, mcn, esA, 1, 0);
 						in.dst = lower_ap_psum(0, nn, p->off, mcn, 1, 0);
-						lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
+						if (b_res && grouped) {
+							/* wait only for the group of B that holds this K tile */
+							uint64_t gi = kt * rows + rows <= m->K ? kt / kg : lower_ceil(m->K / rows, kg);
+							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, NULL, mv, &bgrp[gi]);
+							lower_dep t = lower_nodep;
+							lower_dep_tok(&t, LOWER_Q_PE, L->emitted[LOWER_Q_PE]);
+							lower_buf_read(sb, &t);
+						} else {
+							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
+						}
 					}
 					lower_buf *o = &yb[yi++ % 2];
 					/* Y^T tile: element (n, m) is Y[b][m0 + mc + m][nt·cols + n] */
@@ -280,7 +491,28 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					pe_evacuate(L, p, o, dtY, nn, mcn, 1, m->tbias >= 0 ? &bias : NULL, nt * esb,
 					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
 					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
-					uint32_t blk = P < 128 ? P : 128;
+					if (rowstore) {
+						/* into whole rows [≤128 rows × N] (one buffer per row block of this
+						 * mc chunk); stored once the last N tile is in: runs of N elements,
+						 * rows back to back */
+						if (nt == 0)
+							yri++;
+						for (uint32_t r = 0, rb = 0; r < mcn; r += blk, rb++) {
+							uint32_t rn = mcn - r < blk ? mcn - r : blk;
+							lower_buf *s = &yrow[yri % 2][rb];
+							isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+							tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
+							tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off + nt * cols * esY, nn, esY, 1, 0);
+							lower_compute(L, LOWER_Q_VEC, &tr, s, nt == 0, o, NULL, NULL);
+							if (nt + 1 == ntn) {
+								isa_ap dst = lower_ap_hbm(dtY, ybase + (m0 + mc + r) * m->N * esY, rn,
+								                          m->N * esY, (uint32_t)m->N, esY, 1, 0);
+								isa_ap src = lower_ap_sbuf(dtY, 0, rn, s->off, (uint32_t)m->N, esY, 1, 0);
+								lower_store(L, m->ty, &dst, &src, s);
+							}
+						}
+						continue;
+					}
 					for (uint32_t r = 0; r < mcn; r += blk) {
 						uint32_t rn = mcn - r < blk ? mcn - r : blk;
 						lower_buf *s = &ys[ysi++ % 2];
@@ -461,6 +693,10 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 	if (cols > P)
 		cols = P;
 	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	/* output-stationary serial-fold arrays: output chunks of at most `rows` pixels (the
+	 * SCALE-Sim OS mapping: ofmap pixels on the rows, filters on the columns, K streamed) */
+	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
+		mmax = lower_min(mmax, rows);
 	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
 	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtW = mm_dt(L, v->tw), dtX = mm_dt(L, v->tx), dtY = mm_dt(L, v->ty);

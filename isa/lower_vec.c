@@ -15,7 +15,8 @@
  * are streamed alongside, wrapping around their extent.
  *
  * Row-wise ops (softmax, norms) put rows on partitions and the normalised axis on the free axis;
- * a row must fit in SBUF (with its temporaries), else the op cannot be mapped (ASIM_EMAPPING).
+ * a row that does not fit in SBUF (with its temporaries) is processed in chunks along the free
+ * axis in two passes (statistics, then normalisation): rowwise_chunked().
  */
 #include <math.h>
 #include <string.h>
@@ -48,6 +49,16 @@ static void vec_ts(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_
 	in.dst = *d;
 	in.src[0] = *a;
 	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, ba == wd ? NULL : NULL, NULL);
+}
+
+static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, int fresh,
+                   const isa_ap *a, lower_buf *ba)
+{
+	isa_inst in = lower_inst(ISA_OP_ACTIVATE);
+	in.func = (uint8_t)f;
+	in.dst = *d;
+	in.src[0] = *a;
+	lower_compute(L, LOWER_Q_ACT, &in, wd, fresh, ba == wd ? NULL : ba, NULL, NULL);
 }
 
 /* the final, rounding write of an op's output: fresh generation of wd, output indices `ox` */
@@ -255,6 +266,172 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 
 /* ---- softmax, layernorm, rmsnorm: rows on partitions, the axis on the free dimension ---- */
 
+/*
+ * Rows longer than a partition can hold (with their temporaries) are processed in CHUNKS of Fc
+ * elements along the free axis, in two passes over the row tile (docs/lowering.md §5):
+ *
+ *   pass 1 (statistics), per chunk j:
+ *     softmax    online max and sum:  m_j = max(chunk); m' = max(m, m_j);
+ *                s = s·exp(m − m') + Σ exp(chunk − m');  m = m'
+ *     layernorm  Σx and Σx² (FP32)        rmsnorm  Σx²
+ *   between:     layernorm mean = Σx/L, rstd = (Σx²/L − mean² + ε)^−½;  rmsnorm rstd = (Σx²/L + ε)^−½
+ *   pass 2 (normalise), per chunk j: reload the chunk, y = exp(x − m)/s or (x − mean)·rstd·γ + β,
+ *     store.
+ *
+ * x is read twice from HBM and y written once: the traffic a real compiler pays when a row does
+ * not fit on chip. The smallest unit is one element per partition, so every row maps.
+ */
+static int rowwise_chunked(lower_ctx *L, const graph_op *op, uint32_t ax, uint64_t Lx,
+                           uint64_t inner, uint64_t R)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	uint32_t tx = op->in[0], ty = op->out[0];
+	const graph_tensor *X = lower_T(L, tx);
+	uint64_t esx = es_of(L, tx), esy = es_of(L, ty);
+	int has_g = op->n_in > 1, has_b = op->n_in > 2;
+	uint64_t per = 2 * esx + 2 * esy + 4 + 2 * 4;
+	uint64_t budget = lower_budget(L);
+	if (budget <= 256 + L->chunk * 8)
+		return lower_mapping_error(L, "no room in SBUF for one chunk of a row along axis %u", ax);
+	uint64_t Fc = lower_min(Lx, (budget - 256 - L->chunk * 8) / per);
+	if (Fc == 0)
+		return lower_mapping_error(L, "no room in SBUF for one chunk of a row along axis %u", ax);
+	lower_buf xb[2], yb[2], tb, gb, bb, st;
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &xb[i], Fc * esx);
+		lower_sbuf_alloc(L, &yb[i], Fc * esy);
+	}
+	lower_sbuf_alloc(L, &tb, Fc * 4);
+	lower_sbuf_alloc(L, &gb, Fc * 4);
+	lower_sbuf_alloc(L, &bb, Fc * 4);
+	lower_sbuf_alloc(L, &st, 64);
+	uint32_t rp = (uint32_t)lower_min(P, R);
+	uint32_t slot = 0;
+	int sm = op->type == GRAPH_OP_SOFTMAX, ln = op->type == GRAPH_OP_LAYERNORM;
+	int st_fresh = 1;              /* the op's first write of the stats waits for their past */
+	for (uint64_t r0 = 0; r0 < R; r0 += rp) {
+		uint32_t rn = (uint32_t)lower_min(rp, R - r0);
+		uint64_t o = r0 / inner, i0 = r0 % inner;
+		if (inner > 1 && i0 + rn > inner)
+			rn = (uint32_t)(inner - i0);
+		/* stats slots (FP32, one per partition): 0 chunk stat, 1 m / Σx, 2 s / Σx², 3 m', 4 tmp */
+		isa_ap S[5], SB[5];
+		for (int k = 0; k < 5; k++)
+			S[k] = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off + 4 * (uint64_t)k, 1, 4, 1, 0);
+		for (int pass = 0; pass < 2; pass++)
+			for (uint64_t j0 = 0; j0 < Lx; j0 += Fc, slot++) {
+				uint32_t jn = (uint32_t)lower_min(Fc, Lx - j0);
+				for (int k = 0; k < 5; k++)
+					SB[k] = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off + 4 * (uint64_t)k, jn, 0, 1, 0);
+				lower_buf *x = &xb[slot % 2], *y = &yb[slot % 2];
+				isa_ap src = inner == 1
+				             ? lower_ap_hbm(X->dtype, L->hbm_addr[tx] + (r0 * Lx + j0) * esx, rn, Lx * esx, jn, esx, 1, 0)
+				             : lower_ap_hbm(X->dtype, L->hbm_addr[tx] + ((o * Lx + j0) * inner + i0) * esx, rn, esx,
+				                            jn, inner * esx, 1, 0);
+				isa_ap xa = lower_ap_sbuf(X->dtype, 0, rn, x->off, jn, esx, 1, 0);
+				isa_ap ya = lower_ap_sbuf(dt_of(L, ty), 0, rn, y->off, jn, esy, 1, 0);
+				isa_ap ta = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, tb.off, jn, 4, 1, 0);
+				lower_load(L, tx, &xa, &src, x, 1);
+				isa_inst red = lower_inst(ISA_OP_TENSOR_REDUCE);
+				red.dst = S[0];
+				red.src[0] = xa;
+				int first = j0 == 0;
+				if (pass == 0 && sm) {
+					red.func = ISA_ALU_MAX;
+					lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, x, NULL, NULL);
+					st_fresh = 0;
+					if (first) {           /* m' = m_0 */
+						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[3], &st, 0, &S[0], &st);
+					} else {               /* m' = max(m, m_j); rescale s by exp(m − m') */
+						vec_tt(L, ISA_ALU_MAX, &S[3], &st, 0, &S[1], &st, &S[0], &st);
+						vec_tt(L, ISA_ALU_SUB, &S[4], &st, 0, &S[1], &st, &S[3], &st);
+						act_op(L, GRAPH_ACT_EXP, &S[4], &st, 0, &S[4], &st);
+						vec_tt(L, ISA_ALU_MUL, &S[2], &st, 0, &S[2], &st, &S[4], &st);
+					}
+					vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[3], &st);
+					isa_inst ex = lower_inst(ISA_OP_ACTIVATE);   /* exp, summed along the chunk */
+					ex.func = GRAPH_ACT_EXP;
+					ex.flags = ISA_F_REDUCE;
+					ex.dst = ta;
+					ex.src[0] = ta;
+					lower_compute(L, LOWER_Q_ACT, &ex, &tb, 0, NULL, NULL, NULL);
+					lower_buf_wrote(&st, &tb.wr);   /* the chunk's sum lands in slot 0 */
+					if (first)
+						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[2], &st, 0, &S[0], &st);
+					else
+						vec_tt(L, ISA_ALU_ADD, &S[2], &st, 0, &S[2], &st, &S[0], &st);
+					vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[1], &st, 0, &S[3], &st);
+					continue;
+				}
+				if (pass == 0) {               /* Σx (layernorm) and Σx² */
+					red.func = ISA_ALU_ADD;
+					if (ln) {
+						lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, x, NULL, NULL);
+						st_fresh = 0;
+						if (first)
+							vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[1], &st, 0, &S[0], &st);
+						else
+							vec_tt(L, ISA_ALU_ADD, &S[1], &st, 0, &S[1], &st, &S[0], &st);
+					}
+					vec_tt(L, ISA_ALU_MUL, &ta, &tb, 1, &xa, x, &xa, x);
+					red.src[0] = ta;
+					lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, &tb, NULL, NULL);
+					st_fresh = 0;
+					if (first)
+						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[2], &st, 0, &S[0], &st);
+					else
+						vec_tt(L, ISA_ALU_ADD, &S[2], &st, 0, &S[2], &st, &S[0], &st);
+					if (j0 + jn == Lx) {       /* finish: mean (slot 1), rstd (slot 2) */
+						float inv = (float)(1.0 / (double)Lx);
+						vec_ts(L, ISA_ALU_MUL, inv, &S[2], &st, 0, &S[2], &st);
+						if (ln) {
+							vec_ts(L, ISA_ALU_MUL, inv, &S[1], &st, 0, &S[1], &st);
+							vec_tt(L, ISA_ALU_MUL, &S[4], &st, 0, &S[1], &st, &S[1], &st);
+							vec_tt(L, ISA_ALU_SUB, &S[2], &st, 0, &S[2], &st, &S[4], &st);
+						}
+						vec_ts(L, ISA_ALU_ADD, (float)op->a.epsilon, &S[2], &st, 0, &S[2], &st);
+						vec_ts(L, ISA_ALU_POW, -0.5f, &S[2], &st, 0, &S[2], &st);
+					}
+					continue;
+				}
+				/* pass 2: normalise the chunk and store it */
+				if (sm) {
+					vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[1], &st);
+					act_op(L, GRAPH_ACT_EXP, &ta, &tb, 0, &ta, &tb);
+					vec_tt(L, ISA_ALU_DIV, &ya, y, 1, &ta, &tb, &SB[2], &st);
+				} else {
+					if (ln)
+						vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[1], &st);
+					else
+						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &ta, &tb, 1, &xa, x);
+					int last_g = has_g && !has_b;
+					vec_tt(L, ISA_ALU_MUL, has_g ? &ta : &ya, has_g ? &tb : y, has_g ? 0 : 1, &ta, &tb,
+					       &SB[2], &st);
+					for (int k = 0; k < has_g + has_b; k++) {
+						uint32_t t = op->in[1 + k];
+						lower_buf *gbuf = k ? &bb : &gb;
+						isa_ap gs = lower_ap_hbm(dt_of(L, t), L->hbm_addr[t] + j0 * es_of(L, t), rn, 0, jn,
+						                         es_of(L, t), 1, 0);
+						isa_ap ga = lower_ap_sbuf(dt_of(L, t), 0, rn, gbuf->off, jn, es_of(L, t), 1, 0);
+						lower_load(L, t, &ga, &gs, gbuf, 1);
+						int to_y = k == 1 || last_g;
+						vec_tt(L, k ? ISA_ALU_ADD : ISA_ALU_MUL, to_y ? &ya : &ta, to_y ? y : &tb,
+						       to_y ? 1 : 0, &ta, &tb, &ga, gbuf);
+					}
+				}
+				isa_ap dst = inner == 1
+				             ? lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + (r0 * Lx + j0) * esy, rn, Lx * esy, jn, esy, 1, 0)
+				             : lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + ((o * Lx + j0) * inner + i0) * esy, rn, esy,
+				                            jn, inner * esy, 1, 0);
+				lower_store(L, ty, &dst, &ya, y);
+			}
+		if (inner > 1 && rn < rp)
+			r0 -= rp - rn;
+	}
+	lower_release(L);
+	return 0;
+}
+
 int lower_rowwise_op(lower_ctx *L, const graph_op *op)
 {
 	uint32_t P = L->c->sbuf.partitions;
@@ -272,9 +449,7 @@ int lower_rowwise_op(lower_ctx *L, const graph_op *op)
 	/* per partition: x (2 slots), y (2 slots), fp32 temp, gamma and beta rows, stats */
 	uint64_t need = Lx * (2 * esx + 2 * esy + 4) + 2 * Lx * 4 + 64;
 	if (need > lower_budget(L))
-		return lower_mapping_error(L, "a row of %llu elements along axis %u needs %llu bytes per "
-		                           "SBUF partition, only %llu available", (unsigned long long)Lx, ax,
-		                           (unsigned long long)need, (unsigned long long)lower_budget(L));
+		return rowwise_chunked(L, op, ax, Lx, inner, R);
 	lower_buf xb[2], yb[2], tb, gb, bb, st;
 	for (int i = 0; i < 2; i++) {
 		lower_sbuf_alloc(L, &xb[i], Lx * esx);

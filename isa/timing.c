@@ -170,7 +170,9 @@ void isa_time_matmul(const chip *c, const isa_clock *clk, const isa_inst *in, is
 	ASIM_ASSERT(rate > 0);   /* isa_check refuses dtypes the PE array cannot multiply */
 	uint64_t cyc;
 	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS) {
-		cyc = (uint64_t)c->pe.fill_cycles + isa_ceil_div((double)N, rate) + c->pe.drain_cycles;
+		/* the streamed dimension: moving columns (WS, IS), the contraction (OS) */
+		uint64_t T = c->pe.dataflow == CHIP_OUTPUT_STATIONARY ? K : N;
+		cyc = (uint64_t)c->pe.fill_cycles + isa_ceil_div((double)T, rate) + c->pe.drain_cycles;
 		out->occupy = out->latency = isa_cycles_to_ticks(clk, ISA_CLK_PE, cyc);
 	} else {
 		uint64_t m = M < c->pe.min_ii_cycles ? M : c->pe.min_ii_cycles;
@@ -211,6 +213,10 @@ static void time_lanes(const chip_engine *g, const isa_clock *clk, isa_clock_dom
 	out->flops = isa_ap_elems(&in->dst);
 	if (in->opcode == ISA_OP_TENSOR_REDUCE)
 		out->flops = isa_ap_elems(&in->src[0]);
+	/* data movement is no arithmetic: transposes, copies and bypass moves count no FLOPs */
+	if (in->opcode == ISA_OP_TRANSPOSE || in->opcode == ISA_OP_TENSOR_COPY
+	    || (in->opcode != ISA_OP_ACTIVATE && in->func == ISA_ALU_BYPASS))
+		out->flops = 0;
 }
 
 void isa_time_vec(const chip *c, const isa_clock *clk, const isa_inst *in, isa_cost *out)
@@ -227,4 +233,31 @@ void isa_time_sync(const chip *c, const isa_clock *clk, const isa_inst *in, isa_
 {
 	(void)c; (void)clk; (void)in;
 	memset(out, 0, sizeof *out);
+}
+
+static int ap_same(const isa_ap *a, const isa_ap *b)
+{
+	return a->mem == b->mem && a->dtype == b->dtype && a->nparts == b->nparts && a->part == b->part
+	       && a->offset == b->offset && a->pstride == b->pstride && a->n[0] == b->n[0]
+	       && a->n[1] == b->n[1] && a->stride[0] == b->stride[0] && a->stride[1] == b->stride[1];
+}
+
+int isa_matmul_continues(const chip *c, const isa_inst *prev, const isa_inst *in)
+{
+	if (c->pe.mode != CHIP_PE_SERIAL_FOLDS || prev == NULL || prev->opcode != ISA_OP_MATMUL
+	    || in->opcode != ISA_OP_MATMUL)
+		return 0;
+	if (c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
+		return (in->flags & ISA_F_ACCUMULATE) && ap_same(&prev->dst, &in->dst);
+	return ap_same(&prev->src[0], &in->src[0]);
+}
+
+void isa_time_matmul_continue(const chip *c, const isa_clock *clk, const isa_inst *in, isa_cost *out)
+{
+	const isa_ap *st = &in->src[0], *mv = &in->src[1];
+	double rs = c->pe.rate[st->dtype], rm = c->pe.rate[mv->dtype];
+	double rate = rs < rm ? rs : rm;
+	uint64_t T = c->pe.dataflow == CHIP_OUTPUT_STATIONARY ? st->nparts : isa_ap_free_elems(mv);
+	out->cycles = isa_ceil_div((double)T, rate);
+	out->occupy = out->latency = isa_cycles_to_ticks(clk, ISA_CLK_PE, out->cycles);
 }

@@ -76,6 +76,18 @@ extern const isa_time_fn isa_time_table[ISA_OP_COUNT];
  * as that integer (so 28000 bytes at 28000/7840 bytes per tick take 7840 ticks, not 7841). */
 uint64_t isa_ceil_div(double num, double den);
 
+/* Serial-fold PE arrays (pe.mode = serial_folds): does matmul `in`, issued right after `prev`
+ * (back to back, no idle cycle), continue prev's fold instead of starting a new one? By dataflow:
+ *   weight-/input-stationary: the same stationary operand (the array keeps holding it; more
+ *     moving columns stream through), cost ceil(N_moving / rate);
+ *   output-stationary: accumulation into the same PSUM region (outputs stay in the PEs; more of
+ *     the contraction streams in), cost ceil(K / rate).
+ * A new fold costs fill + stream + drain (docs/timing-model.md). */
+int isa_matmul_continues(const chip *c, const isa_inst *prev, const isa_inst *in);
+/* The continuation cost of `in` (see above), replacing *out's occupancy and latency. */
+void isa_time_matmul_continue(const chip *c, const isa_clock *clk, const isa_inst *in,
+                              isa_cost *out /* IN/OUT */);
+
 /* DMA efficiency of a descriptor element of `run` bytes: min(1, run / efficient_bytes). */
 double isa_dma_efficiency(const chip *c, uint64_t run);
 

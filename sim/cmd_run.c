@@ -26,10 +26,12 @@
 #include "sim/graph.h"
 #include "sim/report.h"
 #include "traces/outfile.h"
+#include "traces/tracer.h"
 
 const char cmd_run_usage[] =
 "usage: accelsim run GRAPH.yaml|PROGRAM.s|PROGRAM.bin [--chip CHIP] [--summary FILE.json]\n"
-"                    [--seed N] [--top N]\n"
+"                    [--seed N] [--top N] [--trace FILE.json[.gz]] [--trace-level op|inst]\n"
+"                    [--ops FILE.csv[.gz]] [--memory FILE.csv[.gz]] [--memory-budget SIZE]\n"
 "                    [--functional [--inputs DIR] [--outputs DIR] [--raw-bits] [--check-reference]]\n"
 "\n"
 "Simulate a graph (lowered to instructions for the chip) or a hand-written assembly program on\n"
@@ -41,6 +43,15 @@ const char cmd_run_usage[] =
 "  --summary FILE.json  also write the summary as JSON (units in every key; docs/run.md)\n"
 "  --seed N             the run's seed (recorded in the summary; default: the chip's)\n"
 "  --top N              how many slowest ops to list (default 5, at most 64)\n"
+"  --trace FILE.json    Chrome trace-event JSON for Perfetto / chrome://tracing: a track per\n"
+"                       engine and DMA queue, an event per instruction, op spans, counters\n"
+"                       (SBUF, PSUM, HBM footprint, HBM bandwidth, power); .gz compresses\n"
+"  --trace-level L      inst (default): every instruction; op: op spans and counters only\n"
+"  --ops FILE.csv       one row per graph op: features, latency, busy, stalls, bytes, energy\n"
+"  --memory FILE.csv    SBUF / PSUM / HBM occupancy over time\n"
+"  --memory-budget SIZE does weights + peak activations fit in SIZE (bytes, or with a unit:\n"
+"                       KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..; e.g. 24GiB)? A graph\n"
+"                       that does not fit exits with status 3 (outputs are still written)\n"
 "  --functional         also execute the program's values with the datapath numerics (graphs\n"
 "                       only; docs/functional.md) and print a digest per output tensor\n"
 "  --inputs DIR         functional inputs and weights from DIR/<tensor>.npy (default: seeded\n"
@@ -52,7 +63,35 @@ const char cmd_run_usage[] =
 "\n"
 "A file ending in .s is assembly, a file starting with the program magic is a binary program\n"
 "(accelsim asm assemble), anything else is a graph. Exit status: 0 ok, 2 bad input or usage\n"
-"(including a program that deadlocks), 1 other failure.\n";
+"(including a program that deadlocks), 3 the graph does not fit --memory-budget, 1 other failure.\n"
+"Output files are written to a temporary name and renamed when complete (docs/traces.md).\n";
+
+/* "24GiB", "1.5 GB", "4096": bytes (decimal and binary units, B optional). -1 when malformed. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (*s == '-' || *s == '+')
+		return -1;
+	double v = strtod(s, &end);
+	if (end == s || !(v >= 0))
+		return -1;
+	while (*end == ' ')
+		end++;
+	static const struct { const char *u; double f; } units[] = {
+		{"", 1}, {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+		{"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0},
+		{"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0}, {"T", 1099511627776.0},
+	};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].u) == 0) {
+			double b = v * units[i].f;
+			if (b >= 18446744073709551615.0 || b != b)
+				return -1;
+			*out = (uint64_t)(b + 0.5);
+			return 0;
+		}
+	return -1;
+}
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -133,17 +172,38 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 	const char *in = NULL, *chipspec = NULL, *summary = NULL;
-	uint64_t seed = 0, top = 5;
-	int have_seed = 0, functional = 0, raw_bits = 0, check_ref = 0;
+	uint64_t seed = 0, top = 5, budget = 0;
+	int have_seed = 0, have_budget = 0, functional = 0, raw_bits = 0, check_ref = 0;
 	const char *inputs = NULL, *outputs = NULL;
+	tracer_opts to;
+	memset(&to, 0, sizeof to);
+	to.trace_level = TRACER_LEVEL_INST;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--chip") == 0 || strcmp(a, "--summary") == 0 || strcmp(a, "--seed") == 0 ||
-		    strcmp(a, "--top") == 0) {
+		    strcmp(a, "--top") == 0 || strcmp(a, "--trace") == 0 || strcmp(a, "--trace-level") == 0 ||
+		    strcmp(a, "--ops") == 0 || strcmp(a, "--memory") == 0 || strcmp(a, "--memory-budget") == 0) {
 			if (i + 1 >= argc)
 				return cli_usage_error(cmd, "%s needs a value", a);
 			const char *v = argv[++i];
-			if (strcmp(a, "--chip") == 0)
+			if (strcmp(a, "--trace") == 0)
+				to.trace_path = v;
+			else if (strcmp(a, "--ops") == 0)
+				to.ops_path = v;
+			else if (strcmp(a, "--memory") == 0)
+				to.memory_path = v;
+			else if (strcmp(a, "--trace-level") == 0) {
+				if (strcmp(v, "inst") == 0)
+					to.trace_level = TRACER_LEVEL_INST;
+				else if (strcmp(v, "op") == 0)
+					to.trace_level = TRACER_LEVEL_OP;
+				else
+					return cli_usage_error(cmd, "--trace-level is op or inst");
+			} else if (strcmp(a, "--memory-budget") == 0) {
+				if (parse_size(v, &budget) != 0)
+					return cli_usage_error(cmd, "--memory-budget needs a size such as 24GiB, 32GB or 1048576");
+				have_budget = 1;
+			} else if (strcmp(a, "--chip") == 0)
 				chipspec = v;
 			else if (strcmp(a, "--summary") == 0)
 				summary = v;
@@ -183,6 +243,13 @@ int cmd_run(int argc, char **argv)
 		                       "--functional");
 	if (raw_bits && !outputs)
 		return cli_usage_error(cmd, "--raw-bits needs --outputs");
+	{
+		const char *outs[4] = {summary, to.trace_path, to.ops_path, to.memory_path};
+		for (int i = 0; i < 4; i++)
+			for (int j = i + 1; j < 4; j++)
+				if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0)
+					return cli_usage_error(cmd, "two outputs name the same file");
+	}
 
 	asim_err e;
 	asim_err_init(&e);
@@ -199,6 +266,8 @@ int cmd_run(int argc, char **argv)
 	const char *kind = "program";
 	graph g;
 	memset(&g, 0, sizeof g);
+	tracer *tr = NULL;
+	int unfit = 0;
 	run_func F;
 	memset(&F, 0, sizeof F);
 	F.check_ref = check_ref;
@@ -233,6 +302,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (rc)
 		goto done;
+	if (have_budget && !have_graph) {
+		rc = cli_usage_error(cmd, "--memory-budget needs a graph (tensor liveness), not a program");
+		goto done_usage;
+	}
 	if (functional && !have_graph) {
 		rc = asim_errorf(&e, ASIM_EUSAGE, "--functional needs a graph (the tensors it reads and "
 		                 "writes), not a program");
@@ -241,7 +314,17 @@ int cmd_run(int argc, char **argv)
 	if (functional && (rc = run_functional(&F, &g, &c, &p, have_seed ? seed : c.num.seed, inputs,
 	                                       outputs, raw_bits, &e)) != 0)
 		goto done;
-	if ((rc = engine_run(&c, &p, NULL, &r, &e)) != 0)
+	to.version = PACKAGE_VERSION;
+	to.input_name = have_graph ? g.name : in;
+	to.input_hash = hash;
+	if ((rc = tracer_new(&tr, &c, &p, have_graph ? &g : NULL, &to, &e)) != 0)
+		goto done;
+	{
+		event_sink sink = tracer_sink(tr);
+		if ((rc = engine_run(&c, &p, &sink, &r, &e)) != 0)
+			goto done;
+	}
+	if ((rc = tracer_finish(tr, &r, &e)) != 0)
 		goto done;
 	{
 		const char **names = NULL;
@@ -254,16 +337,22 @@ int cmd_run(int argc, char **argv)
 			nnames = names ? (uint32_t)g.n_ops : 0;
 		}
 		report_meta meta = {PACKAGE_VERSION, in, kind, hash, have_seed ? seed : c.num.seed,
-		                    names, nnames, (uint32_t)top};
+		                    names, nnames, (uint32_t)top, 0, 0};
+		if (have_graph) {          /* model FLOPs: the graph's work, not what the program repeats */
+			meta.has_model_flops = 1;
+			meta.model_flops = g.total_flops;
+		}
+		report_extra extra = {tracer_get_summary(tr), have_budget, budget, c.hbm.capacity_bytes};
+		unfit = !report_fits_budget(&extra);
 		outfile f;
 		if (summary) {
 			if ((rc = outfile_open(&f, summary, &e)) == 0) {
-				report_json(&f, &c, &r, &meta);
+				report_json_with(&f, &c, &r, &meta, &extra);
 				rc = outfile_commit(&f, &e);
 			}
 		}
 		if (rc == 0 && (rc = outfile_open(&f, "-", &e)) == 0) {
-			report_text(&f, &c, &r, &meta);
+			report_text_with(&f, &c, &r, &meta, &extra);
 			rc = outfile_commit(&f, &e);
 		}
 		asim_free(names);
@@ -272,6 +361,12 @@ int cmd_run(int argc, char **argv)
 		rc = asim_errorf(&e, ASIM_ECHECK, "--check-reference: the functional values differ from "
 		                 "the reference");
 done:
+	if (rc)
+		rc = cli_report(cmd, &e);
+	else if (unfit)
+		rc = 3;
+done_usage:
+	tracer_free(tr);
 	func_vals_fini(&F.fv);
 	func_vals_fini(&F.ref);
 	asim_free(buf);
@@ -283,5 +378,5 @@ done:
 		chip_fini(&c);
 	(void)have_chip;
 	(void)have_graph;
-	return rc ? cli_report(cmd, &e) : 0;
+	return rc;
 }

@@ -100,6 +100,8 @@ typedef struct sim {
 	uint64_t sbuf_ext, psum_ext;
 	uint32_t sbuf_parts, psum_parts;
 	uint64_t remaining;
+	const isa_inst *pe_prev;   /* the last matmul issued on the PE array (serial folds) */
+	uint64_t pe_prev_free;     /* when it released the array */
 	int rc;
 } sim;
 
@@ -225,6 +227,12 @@ static void pool_recompute(sim *s, uint64_t now)
 		if (left < 0)
 			left = 0;
 	}
+	if (s->sink && s->sink->hbm_rate) {
+		double used = 0;
+		for (uint32_t j = 0; j < k; j++)
+			used += s->qs[s->pool[j]].rate;
+		s->sink->hbm_rate(s->sink->ud, now, used);
+	}
 	s->dma_next_q = 0;
 	s->dma_next_t = UINT64_MAX;
 	for (uint32_t qi = 3; qi < s->nq; qi++) {
@@ -305,6 +313,14 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 	}
 	isa_cost cost;
 	isa_time_table[in->opcode](s->c, &s->clk, in, &cost);
+	if (qi == 0 && in->opcode == ISA_OP_MATMUL) {
+		/* serial-fold arrays: a back-to-back matmul may continue the previous fold */
+		if (s->pe_prev != NULL && now == s->pe_prev_free
+		    && isa_matmul_continues(s->c, s->pe_prev, in))
+			isa_time_matmul_continue(s->c, &s->clk, in, &cost);
+		s->pe_prev = in;
+		s->pe_prev_free = now + cost.occupy;
+	}
 	flight *f = ring_push(q);
 	if (f == NULL)
 		return ASIM_ENOMEM;
@@ -440,6 +456,10 @@ static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 			ev.bytes_read[ISA_MEM_PSUM] += isa_ap_bytes(&in->dst);
 		ev.macs = f.macs;
 		ev.flops = f.flops;
+		ev.horizon = now;   /* this one was popped: the rest of each ring is in flight */
+		for (uint32_t k = 0; k < s->nq; k++)
+			if (s->qs[k].rcount > 0 && s->qs[k].ring[s->qs[k].rhead].start < ev.horizon)
+				ev.horizon = s->qs[k].ring[s->qs[k].rhead].start;
 		int rc = s->sink->inst(s->sink->ud, &ev);
 		if (rc)
 			return rc;

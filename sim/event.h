@@ -8,6 +8,7 @@
  *     sink->inst(ud, &ev)           once per instruction, in order of completion time
  *                                   (ties: in the order the engine processed them; deterministic)
  *     sink->end(ud, end_tick)       once, after the last instruction, unless the run failed
+ *     sink->hbm_rate(ud, tick, r)   whenever the HBM bandwidth in use changes (time order)
  *
  * Any callback may be NULL. A callback returning non-zero (an ASIM_E* code) stops the run with
  * that code. Records are borrowed: valid only during the call.
@@ -59,6 +60,9 @@ typedef struct event_inst {
 	uint64_t bytes_read[ISA_MEM_COUNT];
 	uint64_t bytes_written[ISA_MEM_COUNT];
 	uint64_t macs, flops;
+	uint64_t horizon;          /* every instruction not yet reported starts at or after this tick
+	                              (min of now and the starts of those in flight): sinks that
+	                              build time series in time order flush what lies before it */
 } event_inst;
 
 typedef struct event_info {
@@ -73,6 +77,10 @@ typedef struct event_sink {
 	int (*begin)(void *ud, const event_info *info);
 	int (*inst)(void *ud, const event_inst *ev);
 	int (*end)(void *ud, uint64_t end_tick);
+	/* Optional: the HBM bandwidth granted to the transfers in flight (their rates summed, bytes
+	 * per tick) from `tick` on. Called in nondecreasing tick order whenever the rates are
+	 * recomputed, possibly several times at one tick (the last call holds). */
+	void (*hbm_rate)(void *ud, uint64_t tick, double bytes_per_tick);
 } event_sink;
 
 #endif

@@ -71,11 +71,65 @@ static void op_name(const report_meta *m, uint32_t g, char *buf, size_t n)
 
 #define TOP_MAX 64
 
+int report_fits_budget(const report_extra *m)
+{
+	return !m || !m->have_budget || !m->traces || !m->traces->have_graph ||
+	       m->traces->peak_hbm_bytes <= m->budget_bytes;
+}
+
+static void energy_text(outfile *f, const engine_result *r, const report_extra *m)
+{
+	const tracer_summary *t = m->traces;
+	double tot = t->energy_total_pj, sec = seconds(r);
+	outfile_printf(f, "  energy             %.3f uJ, %.4f pJ/FLOP, average power %.3f W\n", tot * 1e-6,
+	               r->flops ? tot / (double)r->flops : 0.0, sec > 0 ? tot * 1e-12 / sec : 0.0);
+	outfile_printf(f, "    by component    ");
+	for (int k = 0; k < ENERGY_COUNT; k++)
+		outfile_printf(f, " %s %.3f uJ (%.1f%%)%s", energy_names[k], t->energy_pj[k] * 1e-6,
+		               tot > 0 ? 100.0 * t->energy_pj[k] / tot : 0.0, k + 1 < ENERGY_COUNT ? "," : "\n");
+	outfile_printf(f, "    dynamic by dtype");
+	int any = 0;
+	for (int d = 0; d < ASIM_DT_COUNT; d++)
+		if (t->energy_dtype_pj[d] != 0) {
+			outfile_printf(f, "%s %s %.3f uJ", any ? "," : "", asim_dtype_names[d], t->energy_dtype_pj[d] * 1e-6);
+			any = 1;
+		}
+	outfile_printf(f, "%s\n", any ? "" : " none");
+}
+
+static void memory_text(outfile *f, const engine_result *r, const report_extra *m)
+{
+	const tracer_summary *t = m->traces;
+	if (!t->have_graph)
+		return;
+	outfile_printf(f, "  parameters         %" PRIu64 " bytes (all weights %" PRIu64 " bytes)\n", t->param_bytes,
+	               t->weight_bytes);
+	outfile_printf(f, "  peak activations   %" PRIu64 " bytes at %.3f ns (tensor liveness)\n",
+	               t->peak_activation_bytes, isa_ticks_to_ns(&r->clk, t->peak_activation_tick));
+	outfile_printf(f, "  peak HBM footprint %" PRIu64 " bytes (weights + peak activations) of %" PRIu64 "\n",
+	               t->peak_hbm_bytes, m->hbm_capacity_bytes);
+	if (m->have_budget) {
+		if (report_fits_budget(m))
+			outfile_printf(f, "  memory budget      %" PRIu64 " bytes: fits, %" PRIu64 " bytes to spare\n",
+			               m->budget_bytes, m->budget_bytes - t->peak_hbm_bytes);
+		else
+			outfile_printf(f, "  memory budget      %" PRIu64 " bytes: DOES NOT FIT, %" PRIu64 " bytes over\n",
+			               m->budget_bytes, t->peak_hbm_bytes - m->budget_bytes);
+	}
+}
+
 int report_text(outfile *f, const chip *c, const engine_result *r, const report_meta *m)
+{
+	return report_text_with(f, c, r, m, NULL);
+}
+
+int report_text_with(outfile *f, const chip *c, const engine_result *r, const report_meta *m,
+                     const report_extra *x)
 {
 	double ns = isa_ticks_to_ns(&r->clk, r->end), sec = seconds(r);
 	double pk = peak_flops(c);
-	double ach = sec > 0 ? (double)r->flops / sec : 0;
+	uint64_t fl = m->has_model_flops ? m->model_flops : r->flops;
+	double ach = sec > 0 ? (double)fl / sec : 0;
 	uint64_t hbm = r->bytes_read[ISA_MEM_HBM] + r->bytes_written[ISA_MEM_HBM];
 	char esc[256];
 	asim_escape(esc, sizeof esc, m->input ? m->input : "-");
@@ -85,7 +139,7 @@ int report_text(outfile *f, const chip *c, const engine_result *r, const report_
 	               pe_cycles(r), c->pe.clock_ghz);
 	outfile_printf(f, "  instructions       %" PRIu64 "\n", r->n_insts);
 	outfile_printf(f, "  compute            %" PRIu64 " FLOP, %.3f TFLOP/s achieved of %.3f TFLOP/s peak bf16 (%.1f%%)\n",
-	               r->flops, ach / 1e12, pk / 1e12, pk > 0 ? 100.0 * ach / pk : 0.0);
+	               fl, ach / 1e12, pk / 1e12, pk > 0 ? 100.0 * ach / pk : 0.0);
 	outfile_printf(f, "  HBM traffic        %" PRIu64 " bytes (read %" PRIu64 ", written %" PRIu64 "), %.3f GB/s of %.3f GB/s\n",
 	               hbm, r->bytes_read[ISA_MEM_HBM], r->bytes_written[ISA_MEM_HBM],
 	               sec > 0 ? (double)hbm / sec / 1e9 : 0.0, c->hbm.bandwidth_gb_per_s);
@@ -103,6 +157,10 @@ int report_text(outfile *f, const chip *c, const engine_result *r, const report_
 		outfile_printf(f, "    %-5s %6.1f%%  busy %.3f ns  stall %.3f ns  %" PRIu64 " instructions\n",
 		               name, r->end ? 100.0 * (double)s->busy / (double)r->end : 0.0,
 		               isa_ticks_to_ns(&r->clk, s->busy), isa_ticks_to_ns(&r->clk, s->stall), s->insts);
+	}
+	if (x && x->traces) {
+		energy_text(f, r, x);
+		memory_text(f, r, x);
 	}
 	uint32_t idx[TOP_MAX];
 	size_t k = m->top_ops ? (m->top_ops > TOP_MAX ? TOP_MAX : m->top_ops) : 5;
@@ -136,8 +194,15 @@ static void json_str(outfile *f, const char *s)
 
 int report_json(outfile *f, const chip *c, const engine_result *r, const report_meta *m)
 {
+	return report_json_with(f, c, r, m, NULL);
+}
+
+int report_json_with(outfile *f, const chip *c, const engine_result *r, const report_meta *m,
+                     const report_extra *x)
+{
 	double sec = seconds(r), pk = peak_flops(c);
-	double ach = sec > 0 ? (double)r->flops / sec : 0;
+	uint64_t fl = m->has_model_flops ? m->model_flops : r->flops;
+	double ach = sec > 0 ? (double)fl / sec : 0;
 	uint64_t hbm = r->bytes_read[ISA_MEM_HBM] + r->bytes_written[ISA_MEM_HBM];
 	outfile_puts(f, "{\n  \"accelsim_version\": ");
 	json_str(f, m->version);
@@ -158,7 +223,8 @@ int report_json(outfile *f, const chip *c, const engine_result *r, const report_
 	outfile_printf(f, "  \"latency_ns\": %.3f,\n", isa_ticks_to_ns(&r->clk, r->end));
 	outfile_printf(f, "  \"latency_core_cycles\": %" PRIu64 ",\n", pe_cycles(r));
 	outfile_printf(f, "  \"instructions\": %" PRIu64 ",\n", r->n_insts);
-	outfile_printf(f, "  \"macs\": %" PRIu64 ",\n  \"flops\": %" PRIu64 ",\n", r->macs, r->flops);
+	outfile_printf(f, "  \"macs\": %" PRIu64 ",\n  \"flops\": %" PRIu64 ",\n", r->macs, fl);
+	outfile_printf(f, "  \"executed_flops\": %" PRIu64 ",\n", r->flops);
 	outfile_printf(f, "  \"achieved_flops_per_s\": %.6e,\n  \"peak_bf16_flops_per_s\": %.6e,\n", ach, pk);
 	outfile_printf(f, "  \"flops_utilisation_fraction\": %.6f,\n", pk > 0 ? ach / pk : 0.0);
 	outfile_printf(f, "  \"hbm_read_bytes\": %" PRIu64 ",\n  \"hbm_write_bytes\": %" PRIu64 ",\n",
@@ -171,6 +237,41 @@ int report_json(outfile *f, const chip *c, const engine_result *r, const report_
 	               r->bytes_read[ISA_MEM_PSUM], r->bytes_written[ISA_MEM_PSUM]);
 	outfile_printf(f, "  \"sbuf_peak_bytes\": %" PRIu64 ",\n  \"psum_peak_bytes\": %" PRIu64 ",\n",
 	               r->sbuf_peak_bytes, r->psum_peak_bytes);
+	if (x && x->traces) {
+		const tracer_summary *t = x->traces;
+		outfile_puts(f, "  \"energy_pj\": {");
+		for (int k = 0; k < ENERGY_COUNT; k++)
+			outfile_printf(f, "\"%s\": %.3f, ", energy_names[k], t->energy_pj[k]);
+		outfile_printf(f, "\"total\": %.3f},\n", t->energy_total_pj);
+		outfile_puts(f, "  \"energy_by_dtype_pj\": {");
+		const char *s2 = "";
+		for (int d = 0; d < ASIM_DT_COUNT; d++)
+			if (t->energy_dtype_pj[d] != 0) {
+				outfile_printf(f, "%s\"%s\": %.3f", s2, asim_dtype_names[d], t->energy_dtype_pj[d]);
+				s2 = ", ";
+			}
+		outfile_puts(f, "},\n");
+		outfile_printf(f, "  \"energy_per_flop_pj\": %.6f,\n  \"average_power_w\": %.6f,\n",
+		               r->flops ? t->energy_total_pj / (double)r->flops : 0.0,
+		               sec > 0 ? t->energy_total_pj * 1e-12 / sec : 0.0);
+		outfile_printf(f, "  \"sbuf_occupancy_peak_bytes\": %" PRIu64 ",\n  \"psum_occupancy_peak_bytes\": %" PRIu64 ",\n",
+		               t->sbuf_occupancy_peak_bytes, t->psum_occupancy_peak_bytes);
+		if (t->have_graph) {
+			outfile_printf(f, "  \"param_bytes\": %" PRIu64 ",\n  \"weight_bytes\": %" PRIu64 ",\n",
+			               t->param_bytes, t->weight_bytes);
+			outfile_printf(f, "  \"peak_activation_bytes\": %" PRIu64 ",\n  \"peak_activation_ns\": %.3f,\n",
+			               t->peak_activation_bytes, isa_ticks_to_ns(&r->clk, t->peak_activation_tick));
+			outfile_printf(f, "  \"peak_hbm_bytes\": %" PRIu64 ",\n  \"hbm_capacity_bytes\": %" PRIu64 ",\n",
+			               t->peak_hbm_bytes, x->hbm_capacity_bytes);
+			if (x->have_budget) {
+				int fits = report_fits_budget(x);
+				outfile_printf(f, "  \"memory_budget_bytes\": %" PRIu64 ",\n  \"fits_memory_budget\": %s,\n"
+				               "  \"memory_budget_over_bytes\": %" PRIu64 ",\n",
+				               x->budget_bytes, fits ? "true" : "false",
+				               fits ? 0 : t->peak_hbm_bytes - x->budget_bytes);
+			}
+		}
+	}
 	outfile_puts(f, "  \"engines\": [");
 	const char *sep = "\n";
 	for (uint32_t q = 0; q < r->n_queues; q++) {

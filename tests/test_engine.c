@@ -60,7 +60,7 @@ static int run_text(const chip *c, const char *text, collect *col, engine_result
 	memset(col, 0, sizeof *col);
 	int rc = asm_parse("t.s", text, strlen(text), &p, NULL, e);
 	cr_assert_eq(rc, 0, "assembly failed: %s", e->msg);
-	event_sink sink = {col, on_begin, on_inst, on_end};
+	event_sink sink = {.ud = col, .begin = on_begin, .inst = on_inst, .end = on_end};
 	rc = engine_run(c, &p, &sink, r, e);
 	isa_program_fini(&p);
 	return rc;
@@ -159,7 +159,10 @@ Test(engine, fp32_matmuls_take_four_times_as_long)
 
 /* Serial folds (SCALE-Sim, weight stationary): a fold of T moving columns on an Sr × Sc array takes
  * 2·Sr + Sc + T − 2 cycles = 2·128 + 128 + 64 − 2 = 446 for T = 64, without overlap. With fill =
- * 2·Sr − 1 = 255 and drain = Sc − 1 = 127 the chip reproduces it: 255 + 64 + 127 = 446. */
+ * 2·Sr − 1 = 255 and drain = Sc − 1 = 127 the chip reproduces it: 255 + 64 + 127 = 446.
+ * Four matmuls with four different stationary tiles are four folds (4 · 446 cycles); four that
+ * reuse the SAME stationary tile back to back are one fold of T = 4 · 64 streamed columns:
+ * 2·128 + 128 + 256 − 2 = 638 cycles = 446 + 3 · 64. */
 Test(engine, serial_folds_pay_fill_and_drain_per_matmul)
 {
 	chip c;
@@ -168,8 +171,11 @@ Test(engine, serial_folds_pay_fill_and_drain_per_matmul)
 	c.pe.fill_cycles = 255;
 	c.pe.drain_cycles = 127;
 	char prog[4096];
-	repeat(prog, sizeof prog,
-	       "matmul dst=psum.fp32[p=0:128,n=64] stat=sbuf.bf16[p=0:128,n=128] mov=sbuf.bf16[p=0:128,off=4096,n=64]", 4);
+	size_t at = 0;
+	for (int i = 0; i < 4; i++)
+		at += (size_t)snprintf(prog + at, sizeof prog - at,
+		                       "matmul dst=psum.fp32[p=0:128,n=64] stat=sbuf.bf16[p=0:128,off=%d,n=128] "
+		                       "mov=sbuf.bf16[p=0:128,off=4096,n=64]\n", 256 * i);
 	collect col;
 	engine_result r;
 	asim_err e;
@@ -180,6 +186,16 @@ Test(engine, serial_folds_pay_fill_and_drain_per_matmul)
 		cr_expect_eq(col.ev[i].end, (i + 1) * fold);
 	}
 	cr_expect_eq(r.end, 4 * fold);
+	free(col.ev);
+	engine_result_fini(&r);
+
+	repeat(prog, sizeof prog,
+	       "matmul dst=psum.fp32[p=0:128,n=64] stat=sbuf.bf16[p=0:128,n=128] mov=sbuf.bf16[p=0:128,off=4096,n=64]", 4);
+	cr_assert_eq(run_text(&c, prog, &col, &r, &e), 0, "%s", e.msg);
+	cr_expect_eq(col.ev[0].end, fold);
+	for (int i = 1; i < 4; i++)
+		cr_expect_eq(col.ev[i].end, fold + i * 64 * 10u, "matmul %d continues the fold", i);
+	cr_expect_eq(r.end, (2 * 128 + 128 + 4 * 64 - 2) * 10u);
 	free(col.ev);
 	engine_result_fini(&r);
 }
@@ -484,7 +500,7 @@ Test(engine, same_program_gives_byte_identical_summary_json)
 		snprintf(path, sizeof path, "%s/s%d.json", dir, k);
 		outfile f;
 		cr_assert_eq(outfile_open(&f, path, &e), 0);
-		report_meta m = {"test", "t.s", "program", "0000000000000000", 7, NULL, 0, 0};
+		report_meta m = {"test", "t.s", "program", "0000000000000000", 7, NULL, 0, 0, 0, 0};
 		report_json(&f, &c, &r, &m);
 		cr_assert_eq(outfile_commit(&f, &e), 0);
 		txt[k] = tu_read_file(path, NULL);

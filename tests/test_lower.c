@@ -563,27 +563,39 @@ Test(lower, optimizer_updates_stream_weights_through_sbuf)
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-Test(lower, impossible_mapping_names_the_op_position)
+/* A softmax / layernorm / rmsnorm row longer than a partition (here 5000 fp32 = 20000 B against
+ * a 2 KiB per-op budget on the tiny chip) is processed in chunks along the free axis in two passes:
+ * statistics (online max and sum; Σx and Σx²), then normalisation. Hand count of the traffic:
+ * x is read twice and y written once, so HBM bytes = 3 · 4 · 5000 · 4 = 240000 for softmax and
+ * rmsnorm without γ; layernorm with γ and β reloads both per row tile per chunk
+ * (4 rows = one tile: + 2 · 4 · 5000 · 4). */
+Test(lower, long_rows_are_processed_in_chunks)
 {
 	chip c;
 	chip_tiny(&c);
-	tg b;
-	tg_init(&b);
-	/* a softmax row of 5000 fp32 must sit in one partition (4 KiB): impossible */
-	uint32_t x = tg_tensor(&b, ASIM_DT_FP32, GRAPH_INPUT, 2, 4ull, 5000ull);
-	uint32_t y = tg_tensor(&b, ASIM_DT_FP32, GRAPH_OUTPUT, 2, 4ull, 5000ull);
-	graph_op *o = tg_op(&b, GRAPH_OP_SOFTMAX, 1, &x, 1, &y, 12, 9);
-	o->a.axis = 1;
-	asim_err e;
-	asim_err_init(&e);
-	lower_opts opts = { 0 };
-	isa_program p;
-	memset(&p, 0, sizeof p);
-	int rc = lower_graph(&b.g, &c, &opts, &p, &e);
-	cr_assert_eq(rc, ASIM_EMAPPING);
-	cr_expect(strncmp(e.msg, "test.yaml:12:9: ", 16) == 0, "message: %s", e.msg);
-	cr_expect_eq(p.n, 0);
-	prog_free(&p);
+	graph_op_type types[3] = { GRAPH_OP_SOFTMAX, GRAPH_OP_RMSNORM, GRAPH_OP_LAYERNORM };
+	for (int k = 0; k < 3; k++) {
+		tg b;
+		tg_init(&b);
+		uint32_t x = tg_tensor(&b, ASIM_DT_FP32, GRAPH_INPUT, 2, 4ull, 5000ull);
+		uint32_t y = tg_tensor(&b, ASIM_DT_FP32, GRAPH_OUTPUT, 2, 4ull, 5000ull);
+		uint32_t in[3] = { x, 0, 0 };
+		uint32_t nin = 1;
+		if (types[k] == GRAPH_OP_LAYERNORM) {
+			in[1] = tg_tensor(&b, ASIM_DT_FP32, GRAPH_WEIGHT, 1, 5000ull);
+			in[2] = tg_tensor(&b, ASIM_DT_FP32, GRAPH_WEIGHT, 1, 5000ull);
+			nin = 3;
+		}
+		graph_op *o = tg_op(&b, types[k], nin, in, 1, &y, 12, 9);
+		o->a.axis = 1;
+		o->a.epsilon = 1e-5;
+		isa_program p;
+		pstats s = lower_ok(&b.g, &c, &p);
+		uint64_t want = 3ull * 4 * 5000 * 4 + (nin == 3 ? 2ull * 4 * 5000 * 4 : 0);
+		cr_expect_eq(s.hbm_bytes, want, "op %d: %llu HBM bytes, want %llu", k,
+		             (unsigned long long)s.hbm_bytes, (unsigned long long)want);
+		prog_free(&p);
+	}
 }
 
 Test(lower, conv_with_an_unmappable_receptive_field)

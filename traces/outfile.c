@@ -124,7 +124,19 @@ int outfile_open(outfile *f, const char *path, asim_err *e)
 		return asim_errorf(e, ASIM_ENOMEM, "%s: out of memory", path);
 	}
 	snprintf(f->tmp, n, "%.*s.%s.tmp-XXXXXX", (int)dirlen, path, base);
+	/* No cleanup signal between creating the file and registering it, or an interrupt in that
+	 * window would leave the temporary behind. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	int fd = mkstemp(f->tmp);
+	if (fd >= 0)
+		f->slot = slot_claim(f->tmp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (fd < 0) {
 		int err = errno;
 		asim_free(f->tmp);
@@ -132,7 +144,6 @@ int outfile_open(outfile *f, const char *path, asim_err *e)
 		release(f);
 		return asim_errorf(e, ASIM_EIO, "%s: cannot create output file: %s", path, strerror(err));
 	}
-	f->slot = slot_claim(f->tmp);
 	(void)fchmod(fd, file_mode);
 	if (outfile_is_gz(path)) {
 		f->gz = gzdopen(fd, "wb6");
@@ -148,6 +159,13 @@ int outfile_open(outfile *f, const char *path, asim_err *e)
 		return asim_errorf(e, ASIM_ENOMEM, "%s: cannot set up the output stream", path);
 	}
 	return ASIM_OK;
+}
+
+int outfile_set_gz_level(outfile *f, int level)
+{
+	if (f->gz == NULL)
+		return ASIM_OK;
+	return gzsetparams(f->gz, level, Z_DEFAULT_STRATEGY) == Z_OK ? ASIM_OK : ASIM_EIO;
 }
 
 int outfile_write(outfile *f, const void *buf, size_t n)

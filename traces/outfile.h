@@ -46,6 +46,9 @@ int outfile_open(outfile *f /* OUT */, const char *path, asim_err *e);
 int outfile_write(outfile *f, const void *buf, size_t n);
 int outfile_puts(outfile *f, const char *s);
 int outfile_printf(outfile *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Compression level of a .gz output (zlib 1 fastest .. 9 smallest; default 6). Call before the
+ * first write; no effect on other outputs. The bytes stay a pure function of the content. */
+int outfile_set_gz_level(outfile *f, int level);
 /* Finish: flush, close, rename into place. Frees `f`'s resources whatever the outcome. */
 int outfile_commit(outfile *f, asim_err *e);
 /* Give up: close and remove the temporary file. Safe on a zeroed or already-finished outfile. */
