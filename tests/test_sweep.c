@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -467,6 +468,19 @@ Test(sweep, columns_are_the_sweeps_then_the_per_op_rows, .init = setup, .fini = 
 	}
 	char *h = line_of(b, 0);
 	cr_expect_str_eq(h, want);
+	/* docs/datasets.md names every column (the op columns' units are in docs/traces.md) */
+	char *doc_path = tu_srcpath("docs/datasets.md"), *doc = tu_read_file(doc_path, NULL);
+	cr_assert_not_null(doc);
+	for (char *p = want, *q; p; p = q ? q + 1 : NULL) {
+		q = strchr(p, ',');
+		char name[80];
+		snprintf(name, sizeof name, "`%.*s`", (int)(q ? q - p : (ptrdiff_t)strlen(p)), p);
+		if (strncmp(name, "`axis.", 6) == 0 || strcmp(name, "`pe_array.cols`") == 0)
+			continue;   /* this spec's axes */
+		cr_expect_not_null(strstr(doc, name), "docs/datasets.md does not name the column %s", name);
+	}
+	free(doc);
+	free(doc_path);
 	cr_expect_eq(tu_count_lines(b), 2);
 	/* the row: the values of the axes, the chip they made, the op's GEMM shape */
 	char *row = line_of(b, 1);
