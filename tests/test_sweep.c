@@ -516,7 +516,7 @@ Test(sweep, columns_are_the_sweeps_then_the_per_op_rows, .init = setup, .fini = 
 /* A sweep row's op columns are byte for byte the `accelsim run --ops` row of the same graph's
  * target op: the same features, latency, stalls, footprints and energy. With a two-op template
  * whose target is the first op, the other op's instructions must not leak into the row. */
-Test(sweep, op_columns_equal_the_run_ops_row, .init = setup, .fini = teardown, .timeout = 120)
+Test(sweep, op_columns_equal_the_run_ops_row, .init = setup, .fini = teardown)
 {
 	char *spec = tu_srcpath("models/sweeps/fused_conv_block.yaml");
 	char *out = in_tmp("fused.csv");
