@@ -221,7 +221,6 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			last = 0;
 	if (last)
 		budget = L->sbuf_cap;
-	uint64_t blk0 = P < 128 ? P : 128;
 	if (mmax == 0)
 		return lower_mapping_error(L, "PSUM bank too small for one FP32 column");
 	/* fixed buffers */
@@ -243,7 +242,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	 * power of two whose runs (pw·cols·es_B bytes per partition) reach dma.efficient_bytes,
 	 * narrowed only when the A block would fall below one moving chunk. One tile at a time
 	 * when not even that fits, or B is stored [N, K]. */
-	uint64_t mc0 = lower_min(m->M, mmax), amin = lower_min(m->M, blk0);
+	uint64_t mc0 = lower_min(m->M, mmax), amin = mc0;   /* blocks of whole moving chunks */
 	uint64_t pw = 1;
 	while (pw * cols * esB < c->dma.efficient_bytes && pw < ntn)
 		pw *= 2;
@@ -262,12 +261,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	if (!b_res && !b_panel && 2 * b_bytes > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
 	rest -= b_res ? b_bytes : 2 * b_bytes;
-	/* A^T: a block of Mb columns per K tile, double-buffered (a multiple of the moving chunk,
-	 * else of the 128-row transpose block); else streamed per tile */
+	/* A^T: a block of Mb columns per K tile, double-buffered (a multiple of the moving chunk, so
+	 * the tile count stays ⌈K/rows⌉·⌈N/cols⌉·⌈M/mmax⌉); else streamed per tile */
 	uint64_t mb = rest / 2 / lower_max(ktn * esA, 1);
 	int a_res = mb >= amin;
 	if (a_res) {
-		mb = mb >= mc0 ? mb / mc0 * mc0 : mb / amin * amin;
+		mb = mb / mc0 * mc0;
 		if (mb > m->M)
 			mb = m->M;
 	} else {
