@@ -41,6 +41,7 @@
 
 enum { EV_DONE, EV_READY, EV_DMA_DATA };
 enum { QS_FREE, QS_BLOCKED, QS_HELD };
+#define ENGINE_PF_MAX 64           /* >= the largest dma.descriptors_in_flight (sim/chip.c) */
 
 typedef struct hev {
 	uint64_t t;
@@ -76,6 +77,9 @@ typedef struct queue {
 	int hbm;
 	double rem, peak, rate;
 	uint64_t last, dend;
+	/* descriptor prefetch (isa_dma_fixed_left): the current burst of back-to-back descriptors */
+	uint64_t pf_t[ENGINE_PF_MAX];  /* data-phase starts, by index in the burst mod ENGINE_PF_MAX */
+	uint64_t pf_n, pf_t0, dlast;   /* descriptors in the burst, its start, the last DMA's end */
 } queue;
 
 typedef struct sim {
@@ -346,6 +350,18 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 	q->state = QS_HELD;
 	account_memory(s, in);
 	if (in->engine == ISA_ENG_DMA && in->opcode == ISA_OP_DMA_COPY) {
+		/* back to back with the previous descriptor of this queue (it ended now, the waits
+		 * were met): the burst continues, and the fixed phase began earlier */
+		if (q->pf_n > 0 && q->ready_t == now && q->dlast == now) {
+			uint64_t D = s->c->dma.descriptors_in_flight;
+			uint64_t from = q->pf_n + 1 >= D ? q->pf_t[(q->pf_n + 1 - D) % ENGINE_PF_MAX] : q->pf_t0;
+			cost.latency = isa_dma_fixed_left(s->c, cost.latency, now - from);
+		} else {
+			q->pf_n = 0;
+			q->pf_t0 = now;
+		}
+		q->pf_t[q->pf_n % ENGINE_PF_MAX] = now + cost.latency;   /* its data phase starts then */
+		q->pf_n++;
 		q->hbm = cost.hbm;
 		q->peak = cost.peak;
 		q->rem = cost.bytes;
@@ -645,6 +661,7 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 			now = td;
 			pool_recompute(&s, now);    /* settle the others' bytes up to now */
 			s.qs[dq].in_pool = 0;
+			s.qs[dq].dlast = now;
 			pool_recompute(&s, now);    /* and share without this one */
 			rc = complete(&s, dq, now, 1);
 			continue;
