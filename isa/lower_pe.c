@@ -212,6 +212,15 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	asim_dtype dtY = mm_dt(L, m->ty), dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
 	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
 	uint64_t budget = lower_budget(L);
+	/* the half-ring rule leaves the other half to the NEXT op's prefetch; the graph's last op
+	 * (reshapes aside) has none, and takes the whole ring (its first writes into the previous
+	 * op's chunks wait for their last accesses, lower.c) */
+	int last = 1;
+	for (size_t i = (size_t)L->gop + 1; i < L->g->n_ops && last; i++)
+		if (L->g->ops[i].type != GRAPH_OP_RESHAPE)
+			last = 0;
+	if (last)
+		budget = L->sbuf_cap;
 	if (mmax == 0)
 		return lower_mapping_error(L, "PSUM bank too small for one FP32 column");
 	/* fixed buffers */
@@ -225,23 +234,37 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	uint64_t rest = budget - fixed;
 	/* B: resident, or streamed per (kt, nt) tile (double-buffered) */
 	int b_res = ktn * m->N * esB <= rest / 2;
-	/* not resident: B streams in PANELS [all K tiles × one stationary column tile], one transfer
-	 * per panel, double-buffered (deep enough to hide the DMA's fixed cost behind a whole panel
-	 * of matmuls); one tile at a time when even a panel is too large, or B is stored [N, K] */
-	int b_panel = !b_res && !m->b_nk && 2 * ktn * cols * esB <= rest / 4;
-	/* panel width in column tiles: runs of at least efficient_bytes when that fits */
+	/* Not resident: a BLOCK of A (Mb rows × all of K, as A^T tiles) stays in SBUF while B
+	 * streams past it in PANELS [all K tiles × pw stationary column tiles], one transfer each,
+	 * double-buffered. Each panel is reused across the Mb rows, so the HBM traffic is
+	 *     A + B·⌈M/Mb⌉ + Y        (arithmetic intensity 2·Mb / es_B FLOP per byte of B)
+	 * and the schedule takes the largest Mb that fits beside two panels. pw: the smallest
+	 * power of two whose runs (pw·cols·es_B bytes per partition) reach dma.efficient_bytes,
+	 * narrowed only when the A block would fall below one moving chunk. One tile at a time
+	 * when not even that fits, or B is stored [N, K]. */
+	uint64_t mc0 = lower_min(m->M, mmax), amin = mc0;   /* blocks of whole moving chunks */
 	uint64_t pw = 1;
-	while (b_panel && pw * cols * esB < c->dma.efficient_bytes && pw < ntn
-	       && 2 * ktn * 2 * pw * cols * esB <= rest / 4)
+	while (pw * cols * esB < c->dma.efficient_bytes && pw < ntn)
 		pw *= 2;
+	int b_panel = 0;
+	if (!b_res && !m->b_nk)
+		for (;; pw /= 2) {
+			uint64_t pb = ktn * pw * cols * esB;
+			if (2 * pb <= rest && (rest - 2 * pb) / 2 / lower_max(ktn * esA, 1) >= amin) {
+				b_panel = 1;
+				break;
+			}
+			if (pw == 1)
+				break;
+		}
 	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
-	if (!b_res && 2 * b_bytes > rest / 2)
+	if (!b_res && !b_panel && 2 * b_bytes > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
 	rest -= b_res ? b_bytes : 2 * b_bytes;
-	/* A^T: a block of Mb columns per K tile, double-buffered; else streamed per tile */
-	uint64_t mc0 = lower_min(m->M, mmax);
+	/* A^T: a block of Mb columns per K tile, double-buffered (a multiple of the moving chunk, so
+	 * the tile count stays ⌈K/rows⌉·⌈N/cols⌉·⌈M/mmax⌉); else streamed per tile */
 	uint64_t mb = rest / 2 / lower_max(ktn * esA, 1);
-	int a_res = mb >= mc0;
+	int a_res = mb >= amin;
 	if (a_res) {
 		mb = mb / mc0 * mc0;
 		if (mb > m->M)

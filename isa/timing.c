@@ -20,6 +20,10 @@
  *       when HBM is read or written; then max(src, dst) bytes at up to
  *       engine_gb_per_s × min(1, run / efficient_bytes), run = the shorter contiguous run of the
  *       two access patterns; the engine shares HBM among the transfers in flight.
+ *       Descriptor prefetch (dma.descriptors_in_flight = D > 1): in a burst of back-to-back
+ *       descriptors of one queue, descriptor i's fixed phase starts when descriptor i-D+1
+ *       enters its data phase (the DMA engine reads ahead in its descriptor ring and has its
+ *       HBM requests outstanding), so only max(0, fixed - elapsed since then) is paid.
  *   sync (wait / signal): zero time; the engine accounts for the waiting.
  */
 #include "isa/timing.h"
@@ -136,6 +140,13 @@ double isa_dma_efficiency(const chip *c, uint64_t run)
 	if (run == 0)
 		return 1.0;
 	return (double)run / (double)c->dma.efficient_bytes;
+}
+
+uint64_t isa_dma_fixed_left(const chip *c, uint64_t fixed, uint64_t since)
+{
+	if (c->dma.descriptors_in_flight <= 1)
+		return fixed;
+	return since >= fixed ? 0 : fixed - since;
 }
 
 void isa_time_dma(const chip *c, const isa_clock *clk, const isa_inst *in, isa_cost *out)

@@ -89,6 +89,12 @@ void isa_time_matmul_continue(const chip *c, const isa_clock *clk, const isa_ins
                               isa_cost *out /* IN/OUT */);
 
 /* DMA efficiency of a descriptor element of `run` bytes: min(1, run / efficient_bytes). */
+/* Descriptor prefetch (dma.descriptors_in_flight = D): a queue keeps D descriptors in flight, so
+ * the fixed phase (descriptor processing + HBM latency) of a descriptor issued back to back with
+ * the previous one began `since` ticks ago -- when descriptor i-D+1 of the burst entered its data
+ * phase, or when the burst began -- and only what is left of it is paid: max(0, fixed - since).
+ * D = 1: serial, the whole fixed phase. */
+uint64_t isa_dma_fixed_left(const chip *c, uint64_t fixed, uint64_t since);
 double isa_dma_efficiency(const chip *c, uint64_t run);
 
 #endif

@@ -142,6 +142,7 @@ static const field fields[] = {
 	REQ_U32("dma.engines", dma.engines, 1, 1024),
 	REQ_F64("dma.engine_gb_per_s", dma.engine_gb_per_s, 0.001, 1e5),
 	DEF_F64("dma.fixed_ns", dma.fixed_ns, 0, 1e6, 0),
+	DEF_U32("dma.descriptors_in_flight", dma.descriptors_in_flight, 1, 64, 1),
 	DEF_SIZE("dma.efficient_bytes", dma.efficient_bytes, 1, GIB, 1),
 
 	REQ_SIZE("hbm.capacity_bytes", hbm.capacity_bytes, 1, PIB),

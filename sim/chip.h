@@ -83,6 +83,7 @@ typedef struct chip_dma {
 	uint32_t engines;              /* queues per core */
 	double engine_gb_per_s;        /* peak of one engine */
 	double fixed_ns;               /* fixed cost per descriptor */
+	uint32_t descriptors_in_flight; /* per queue: 1 = serial; D: fixed phases overlap D-1 data phases */
 	uint64_t efficient_bytes;      /* transfers smaller than this lose efficiency */
 } chip_dma;
 

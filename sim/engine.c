@@ -29,6 +29,21 @@
  * order of cap, a transfer gets min(cap, what is left / transfers left). Transfers between SBUF
  * regions take their cap. On each change: remaining bytes -= rate × elapsed ticks; end =
  * now + ceil(remaining / rate). Times stay integer; only the byte counts are floating point.
+ *
+ * Speed (issue #5; sim/engine_ref.c is the straightforward loop this one must match exactly,
+ * tests/test_engine_stream.c compares their event streams):
+ *
+ *   - one setup pass reads only the first cache line of each isa_inst (engine, queue, gop) and
+ *     threads each queue's instructions into a singly linked list, next[i] (4 bytes each), instead
+ *     of counting and sorting; the full instruction is read once more, when it issues, where its
+ *     timing rule and the memory accounting share one visit (access-pattern measures inline);
+ *   - heap entries are 16 bytes: the tick, and (sequence << 11 | kind << 9 | queue);
+ *   - the HBM pool keeps its members in two small sorted arrays (by queue index; the HBM ones by
+ *     (peak, queue index), the water-filling order) updated on entry and exit, instead of
+ *     scanning every DMA queue and re-sorting on every change; a DMA end settles the others'
+ *     bytes without recomputing rates that cannot have changed (the rate reported to the sink
+ *     then is the one last computed, exactly what recomputation gives);
+ *   - with no sink, no event record is built and no horizon is scanned.
  */
 #include "sim/engine.h"
 
@@ -41,13 +56,17 @@
 
 enum { EV_DONE, EV_READY, EV_DMA_DATA };
 enum { QS_FREE, QS_BLOCKED, QS_HELD };
+#define ENGINE_PF_MAX 64           /* >= the largest dma.descriptors_in_flight (sim/chip.c) */
 
+/* A pending event: ordered by (t, key); key = seq << 11 | kind << 9 | q, and seq is unique, so
+ * comparing keys compares sequence numbers (q < 2^9: 3 + 256 DMA queues at most). */
 typedef struct hev {
 	uint64_t t;
-	uint64_t seq;
-	uint32_t q;
-	uint32_t kind;
+	uint64_t key;
 } hev;
+
+#define HEV_Q(k) ((uint32_t)((k) & 0x1ffu))
+#define HEV_KIND(k) ((uint32_t)(((k) >> 9) & 3u))
 
 typedef struct flight {
 	uint64_t idx;
@@ -58,8 +77,11 @@ typedef struct flight {
 	uint8_t cause;
 } flight;
 
+#define NO_INST UINT32_MAX
+
 typedef struct queue {
-	size_t first, n, head;     /* into order[] */
+	uint32_t head;             /* program index of the next instruction to start, or NO_INST */
+	uint32_t tail;             /* setup: the last instruction linked */
 	int state;
 	uint64_t head_t;           /* when the head became the head */
 	uint64_t ready_t;          /* when the queue became free for the head */
@@ -76,6 +98,9 @@ typedef struct queue {
 	int hbm;
 	double rem, peak, rate;
 	uint64_t last, dend;
+	/* descriptor prefetch (isa_dma_fixed_left): the current burst of back-to-back descriptors */
+	uint64_t pf_t[ENGINE_PF_MAX];  /* data-phase starts, by index in the burst mod ENGINE_PF_MAX */
+	uint64_t pf_n, pf_t0, dlast;   /* descriptors in the burst, its start, the last DMA's end */
 } queue;
 
 typedef struct sim {
@@ -86,7 +111,12 @@ typedef struct sim {
 	isa_clock clk;
 	uint32_t nq;
 	queue *qs;
-	uint32_t *order;           /* program indices grouped by queue (programs < 2^32 instructions) */
+	uint32_t *next;            /* next[i]: the next instruction of i's queue, or NO_INST */
+	uint8_t esz[256];          /* element size of each dtype code (0 for unknown codes) */
+	uint32_t *inpool;          /* DMA queues in their data phase, by increasing qindex */
+	uint32_t npool;
+	uint32_t nhbm;             /* of which touching HBM: pool[0 .. nhbm), by (peak, qindex) */
+	double used;               /* HBM bandwidth granted at the last recomputation */
 	uint64_t dma_next_t;       /* the earliest end of a data phase in the pool */
 	uint32_t dma_next_q;       /* its queue, 0 when the pool is empty */
 	uint32_t *sem;
@@ -95,7 +125,7 @@ typedef struct sim {
 	hev *heap;
 	size_t hn, hcap;
 	uint64_t seq;
-	uint32_t *pool;            /* scratch: HBM transfers for water filling */
+	uint32_t *pool;            /* HBM transfers in the data phase, in water-filling order */
 	double hbm_rate;           /* bytes per tick */
 	uint64_t sbuf_ext, psum_ext;
 	uint32_t sbuf_parts, psum_parts;
@@ -117,12 +147,12 @@ const char *engine_queue_name(uint32_t qi, char *buf, size_t n)
 
 /* ---- heap ------------------------------------------------------------------------------- */
 
-static int hless(const hev *a, const hev *b)
+static inline int hless(const hev *a, const hev *b)
 {
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+	return a->t < b->t || (a->t == b->t && a->key < b->key);
 }
 
-static int hpush(sim *s, uint64_t t, uint32_t q, uint32_t kind)
+static inline int hpush(sim *s, uint64_t t, uint32_t q, uint32_t kind)
 {
 	if (s->hn == s->hcap) {   /* never in practice: the heap is sized for the worst case */
 		void *v = s->heap;
@@ -131,7 +161,7 @@ static int hpush(sim *s, uint64_t t, uint32_t q, uint32_t kind)
 		s->heap = v;
 	}
 	size_t i = s->hn++;
-	hev ev = {t, s->seq++, q, kind};
+	hev ev = {t, (s->seq++ << 11) | ((uint64_t)kind << 9) | q};
 	while (i > 0) {
 		size_t up = (i - 1) / 2;
 		if (!hless(&ev, &s->heap[up]))
@@ -184,40 +214,25 @@ static flight *ring_push(queue *q)
 	return f;
 }
 
-static flight ring_pop(queue *q)
-{
-	ASIM_ASSERT(q->rcount > 0);
-	flight f = q->ring[q->rhead];
-	q->rhead = (q->rhead + 1) & (q->rcap - 1);
-	q->rcount--;
-	return f;
-}
-
 /* ---- HBM pool --------------------------------------------------------------------------- */
 
-static void pool_recompute(sim *s, uint64_t now)
+/* Bring every transfer in its data phase up to `now`: bytes moved at its current rate. */
+static void pool_settle(sim *s, uint64_t now)
 {
-	uint32_t k = 0;
-	for (uint32_t qi = 3; qi < s->nq; qi++) {
-		queue *q = &s->qs[qi];
-		if (!q->in_pool)
-			continue;
+	for (uint32_t j = 0; j < s->npool; j++) {
+		queue *q = &s->qs[s->inpool[j]];
 		q->rem -= q->rate * (double)(now - q->last);
 		if (q->rem < 0)
 			q->rem = 0;
 		q->last = now;
-		if (q->hbm) {
-			/* insertion by (peak, qindex): deterministic water-filling order */
-			uint32_t j = k++;
-			while (j > 0 && s->qs[s->pool[j - 1]].peak > q->peak) {
-				s->pool[j] = s->pool[j - 1];
-				j--;
-			}
-			s->pool[j] = qi;
-		} else {
-			q->rate = q->peak;
-		}
 	}
+}
+
+/* Water filling over pool[0 .. nhbm) (increasing (peak, qindex)), then every member's end and the
+ * earliest one (lowest qindex on a tie). Members are settled to `now`. */
+static void pool_share(sim *s, uint64_t now)
+{
+	uint32_t k = s->nhbm;
 	double left = s->hbm_rate;
 	for (uint32_t j = 0; j < k; j++) {
 		queue *q = &s->qs[s->pool[j]];
@@ -231,85 +246,143 @@ static void pool_recompute(sim *s, uint64_t now)
 		double used = 0;
 		for (uint32_t j = 0; j < k; j++)
 			used += s->qs[s->pool[j]].rate;
+		s->used = used;
 		s->sink->hbm_rate(s->sink->ud, now, used);
 	}
 	s->dma_next_q = 0;
 	s->dma_next_t = UINT64_MAX;
-	for (uint32_t qi = 3; qi < s->nq; qi++) {
+	for (uint32_t j = 0; j < s->npool; j++) {
+		uint32_t qi = s->inpool[j];
 		queue *q = &s->qs[qi];
-		if (q->in_pool) {
-			ASIM_ASSERT(q->rate > 0);
-			q->dend = now + isa_ceil_div(q->rem, q->rate);
-			if (s->dma_next_q == 0 || q->dend < s->dma_next_t) {
-				s->dma_next_q = qi;
-				s->dma_next_t = q->dend;
-			}
+		ASIM_ASSERT(q->rate > 0);
+		q->dend = now + isa_ceil_div(q->rem, q->rate);
+		if (s->dma_next_q == 0 || q->dend < s->dma_next_t) {
+			s->dma_next_q = qi;
+			s->dma_next_t = q->dend;
 		}
 	}
+}
+
+/* Queue qi's transfer enters its data phase at `now` (q->hbm, q->peak, q->rem set). */
+static void pool_enter(sim *s, uint32_t qi, uint64_t now)
+{
+	queue *q = &s->qs[qi];
+	pool_settle(s, now);
+	q->in_pool = 1;
+	q->last = now;
+	uint32_t j = s->npool++;
+	while (j > 0 && s->inpool[j - 1] > qi) {
+		s->inpool[j] = s->inpool[j - 1];
+		j--;
+	}
+	s->inpool[j] = qi;
+	if (q->hbm) {
+		j = s->nhbm++;
+		while (j > 0) {
+			const queue *o = &s->qs[s->pool[j - 1]];
+			if (!(o->peak > q->peak || (o->peak == q->peak && s->pool[j - 1] > qi)))
+				break;
+			s->pool[j] = s->pool[j - 1];
+			j--;
+		}
+		s->pool[j] = qi;
+	} else {
+		q->rate = q->peak;
+	}
+	pool_share(s, now);
+}
+
+/* Queue qi's transfer (the earliest end) completes at `now`. The reference recomputes the pool
+ * twice here, before and after removing it; the first recomputation gives the rates already in
+ * force (same members, same peaks, same arithmetic), so only its settling and its report remain. */
+static void pool_leave(sim *s, uint32_t qi, uint64_t now)
+{
+	queue *q = &s->qs[qi];
+	pool_settle(s, now);
+	if (s->sink && s->sink->hbm_rate)
+		s->sink->hbm_rate(s->sink->ud, now, s->used);
+	q->in_pool = 0;
+	uint32_t j = 0;
+	while (s->inpool[j] != qi)
+		j++;
+	for (s->npool--; j < s->npool; j++)
+		s->inpool[j] = s->inpool[j + 1];
+	if (q->hbm) {
+		j = 0;
+		while (s->pool[j] != qi)
+			j++;
+		for (s->nhbm--; j < s->nhbm; j++)
+			s->pool[j] = s->pool[j + 1];
+	}
+	pool_share(s, now);
 }
 
 /* ---- issue and completion --------------------------------------------------------------- */
 
-static int waits_met(const sim *s, const isa_inst *in, uint16_t *sem, uint32_t *val)
+static inline uint64_t ap_bytes(const sim *s, const isa_ap *a)
 {
-	for (int k = 0; k < 2; k++) {
-		uint16_t w = in->wait_sem[k];
-		if (w != ISA_NO_SEM && s->sem[w] < in->wait_val[k]) {
-			*sem = w;
-			*val = in->wait_val[k];
-			return 0;
-		}
-	}
-	return 1;
+	return (uint64_t)a->n[0] * a->n[1] * a->nparts * s->esz[a->dtype];
 }
 
-static void account_memory(sim *s, const isa_inst *in)
+/* isa_ap_extent for SBUF/PSUM (no row stride) */
+static inline uint64_t ap_extent_onchip(const sim *s, const isa_ap *a)
 {
-	const isa_ap *aps[3] = {&in->dst, &in->src[0], &in->src[1]};
-	for (int k = 0; k < 3; k++) {
-		const isa_ap *a = aps[k];
-		if (a->mem == ISA_MEM_NONE)
-			continue;
-		uint64_t b = isa_ap_bytes(a);
-		if (k == 0)
-			s->r->bytes_written[a->mem] += b;
-		else
-			s->r->bytes_read[a->mem] += b;
-		if (a->mem == ISA_MEM_SBUF || a->mem == ISA_MEM_PSUM) {
-			uint64_t ext = isa_ap_extent(a);
-			uint32_t parts = (uint32_t)a->part + a->nparts;
-			uint64_t *e = a->mem == ISA_MEM_SBUF ? &s->sbuf_ext : &s->psum_ext;
-			uint32_t *pp = a->mem == ISA_MEM_SBUF ? &s->sbuf_parts : &s->psum_parts;
-			if (ext > *e)
-				*e = ext;
-			if (parts > *pp)
-				*pp = parts;
-		}
-		if (in->gop != ISA_NO_GOP && a->mem == ISA_MEM_HBM)
-			s->r->gops[in->gop].hbm_bytes += b;
+	if ((uint64_t)a->n[0] * a->n[1] * a->nparts == 0)
+		return a->offset;
+	return a->offset + (uint64_t)(a->n[0] - 1) * a->stride[0] + (uint64_t)(a->n[1] - 1) * a->stride[1]
+	       + s->esz[a->dtype];
+}
+
+static inline void account_ap(sim *s, const isa_ap *a, uint64_t *bytes, uint32_t gop)
+{
+	uint64_t b = ap_bytes(s, a);
+	bytes[a->mem] += b;
+	if (a->mem == ISA_MEM_HBM) {
+		if (gop != ISA_NO_GOP)
+			s->r->gops[gop].hbm_bytes += b;
+	} else {
+		uint64_t ext = ap_extent_onchip(s, a);
+		uint32_t parts = (uint32_t)a->part + a->nparts;
+		uint64_t *e = a->mem == ISA_MEM_SBUF ? &s->sbuf_ext : &s->psum_ext;
+		uint32_t *pp = a->mem == ISA_MEM_SBUF ? &s->sbuf_parts : &s->psum_parts;
+		if (ext > *e)
+			*e = ext;
+		if (parts > *pp)
+			*pp = parts;
 	}
+}
+
+static inline void account_memory(sim *s, const isa_inst *in)
+{
+	if (in->dst.mem != ISA_MEM_NONE)
+		account_ap(s, &in->dst, s->r->bytes_written, in->gop);
+	if (in->src[0].mem != ISA_MEM_NONE)
+		account_ap(s, &in->src[0], s->r->bytes_read, in->gop);
+	if (in->src[1].mem != ISA_MEM_NONE)
+		account_ap(s, &in->src[1], s->r->bytes_read, in->gop);
 	if (in->opcode == ISA_OP_MATMUL && (in->flags & ISA_F_ACCUMULATE))
-		s->r->bytes_read[ISA_MEM_PSUM] += isa_ap_bytes(&in->dst);
+		s->r->bytes_read[ISA_MEM_PSUM] += ap_bytes(s, &in->dst);
 }
 
 static int try_issue(sim *s, uint32_t qi, uint64_t now)
 {
 	queue *q = &s->qs[qi];
-	if (q->state == QS_HELD || q->head >= q->first + q->n)
+	if (q->state == QS_HELD || q->head == NO_INST)
 		return ASIM_OK;
 	if (q->state == QS_FREE)
 		q->ready_t = now;
-	uint32_t idx = s->order[q->head];
+	uint32_t idx = q->head;
 	const isa_inst *in = &s->p->insts[idx];
-	uint16_t ws;
-	uint32_t wv;
-	if (!waits_met(s, in, &ws, &wv)) {
-		q->state = QS_BLOCKED;
-		q->wsem = ws;
-		q->wval = wv;
-		q->next_waiter = s->waiters[ws];
-		s->waiters[ws] = (int32_t)qi;
-		return ASIM_OK;
+	for (int k = 0; k < 2; k++) {
+		uint16_t w = in->wait_sem[k];
+		if (w != ISA_NO_SEM && s->sem[w] < in->wait_val[k]) {
+			q->state = QS_BLOCKED;
+			q->wsem = w;
+			q->wval = in->wait_val[k];
+			q->next_waiter = s->waiters[w];
+			s->waiters[w] = (int32_t)qi;
+			return ASIM_OK;
+		}
 	}
 	isa_cost cost;
 	isa_time_table[in->opcode](s->c, &s->clk, in, &cost);
@@ -332,28 +405,39 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 	f->cycles = cost.cycles;
 	f->macs = cost.macs;
 	f->flops = cost.flops;
-	f->stall_sem = ISA_NO_SEM;
-	f->stall_q = 0;
-	f->cause = EVENT_STALL_NONE;
 	if (now > q->ready_t) {
 		f->cause = q->cause;
 		f->stall_sem = q->cause_sem;
 		f->stall_q = q->cause_q;
+	} else {
+		f->cause = EVENT_STALL_NONE;
+		f->stall_sem = ISA_NO_SEM;
+		f->stall_q = 0;
 	}
 	q->cause = EVENT_STALL_NONE;
-	q->head++;
+	q->head = s->next[idx];
 	q->head_t = now;
 	q->state = QS_HELD;
 	account_memory(s, in);
 	if (in->engine == ISA_ENG_DMA && in->opcode == ISA_OP_DMA_COPY) {
+		/* back to back with the previous descriptor of this queue (it ended now, the waits
+		 * were met): the burst continues, and the fixed phase began earlier */
+		if (q->pf_n > 0 && q->ready_t == now && q->dlast == now) {
+			uint64_t D = s->c->dma.descriptors_in_flight;
+			uint64_t from = q->pf_n + 1 >= D ? q->pf_t[(q->pf_n + 1 - D) % ENGINE_PF_MAX] : q->pf_t0;
+			cost.latency = isa_dma_fixed_left(s->c, cost.latency, now - from);
+		} else {
+			q->pf_n = 0;
+			q->pf_t0 = now;
+		}
+		q->pf_t[q->pf_n % ENGINE_PF_MAX] = now + cost.latency;   /* its data phase starts then */
+		q->pf_n++;
 		q->hbm = cost.hbm;
 		q->peak = cost.peak;
 		q->rem = cost.bytes;
 		if (cost.latency > 0)
 			return hpush(s, now + cost.latency, qi, EV_DMA_DATA);
-		q->in_pool = 1;
-		q->last = now;
-		pool_recompute(s, now);
+		pool_enter(s, qi, now);
 		return ASIM_OK;
 	}
 	f->end = now + cost.latency;
@@ -390,82 +474,90 @@ static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, uint64_t now)
 	return ASIM_OK;
 }
 
+static int emit(sim *s, const flight *f, const isa_inst *in, uint32_t qi, uint64_t held, uint64_t now)
+{
+	event_inst ev;
+	memset(&ev, 0, sizeof ev);
+	ev.index = f->idx;
+	ev.opcode = in->opcode;
+	ev.engine = in->engine;
+	ev.queue = in->queue;
+	ev.qindex = qi;
+	ev.gop = in->gop;
+	ev.line = in->line;
+	ev.dtype = in->src[0].mem != ISA_MEM_NONE ? in->src[0].dtype : in->dst.dtype;
+	ev.head = f->head;
+	ev.ready = f->ready;
+	ev.start = f->start;
+	ev.end = f->end;
+	ev.occupy = held;
+	ev.cycles = f->cycles;
+	ev.stall = f->start - f->ready;
+	ev.stall_cause = f->cause;
+	ev.stall_sem = f->stall_sem;
+	ev.stall_qindex = f->stall_q;
+	if (in->dst.mem != ISA_MEM_NONE)
+		ev.bytes_written[in->dst.mem] += ap_bytes(s, &in->dst);
+	for (int k = 0; k < 2; k++)
+		if (in->src[k].mem != ISA_MEM_NONE)
+			ev.bytes_read[in->src[k].mem] += ap_bytes(s, &in->src[k]);
+	if (in->opcode == ISA_OP_MATMUL && (in->flags & ISA_F_ACCUMULATE))
+		ev.bytes_read[ISA_MEM_PSUM] += ap_bytes(s, &in->dst);
+	ev.macs = f->macs;
+	ev.flops = f->flops;
+	ev.horizon = now;   /* this one was popped: the rest of each ring is in flight */
+	for (uint32_t k = 0; k < s->nq; k++)
+		if (s->qs[k].rcount > 0 && s->qs[k].ring[s->qs[k].rhead].start < ev.horizon)
+			ev.horizon = s->qs[k].ring[s->qs[k].rhead].start;
+	return s->sink->inst(s->sink->ud, &ev);
+}
+
 static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 {
 	queue *q = &s->qs[qi];
-	flight f = ring_pop(q);
+	ASIM_ASSERT(q->rcount > 0);
+	flight *f = &q->ring[q->rhead];
+	q->rhead = (q->rhead + 1) & (q->rcap - 1);
+	q->rcount--;
 	if (qi >= 3)
-		f.end = now;
-	const isa_inst *in = &s->p->insts[f.idx];
+		f->end = now;
+	const isa_inst *in = &s->p->insts[f->idx];
+	uint32_t gop = in->gop;
+	uint16_t sig = in->signal;
 	engine_result *r = s->r;
 	engine_queue_stats *st = &r->q[qi];
-	uint64_t held = qi >= 3 ? f.end - f.start : f.occupy;
+	uint64_t held = qi >= 3 ? f->end - f->start : f->occupy;
 	st->busy += held;
-	st->stall += f.start - f.ready;
+	st->stall += f->start - f->ready;
 	st->insts++;
-	st->cycles += f.cycles;
-	if (f.end > st->last_end)
-		st->last_end = f.end;
-	if (f.end > r->end)
-		r->end = f.end;
-	r->macs += f.macs;
-	r->flops += f.flops;
-	if (in->gop != ISA_NO_GOP) {
-		engine_gop_stats *g = &r->gops[in->gop];
-		if (g->insts == 0 || f.start < g->start)
-			g->start = f.start;
-		if (f.end > g->end)
-			g->end = f.end;
+	st->cycles += f->cycles;
+	if (f->end > st->last_end)
+		st->last_end = f->end;
+	if (f->end > r->end)
+		r->end = f->end;
+	r->macs += f->macs;
+	r->flops += f->flops;
+	if (gop != ISA_NO_GOP) {
+		engine_gop_stats *g = &r->gops[gop];
+		if (g->insts == 0 || f->start < g->start)
+			g->start = f->start;
+		if (f->end > g->end)
+			g->end = f->end;
 		g->busy += held;
 		g->insts++;
-		g->macs += f.macs;
-		g->flops += f.flops;
+		g->macs += f->macs;
+		g->flops += f->flops;
 	}
 	s->remaining--;
+	/* the slot stays valid until the next ring_push on this queue: nothing below pushes before
+	 * emit returns (emit runs first) */
 	if (s->sink && s->sink->inst) {
-		event_inst ev;
-		memset(&ev, 0, sizeof ev);
-		ev.index = f.idx;
-		ev.opcode = in->opcode;
-		ev.engine = in->engine;
-		ev.queue = in->queue;
-		ev.qindex = qi;
-		ev.gop = in->gop;
-		ev.line = in->line;
-		ev.dtype = in->src[0].mem != ISA_MEM_NONE ? in->src[0].dtype : in->dst.dtype;
-		ev.head = f.head;
-		ev.ready = f.ready;
-		ev.start = f.start;
-		ev.end = f.end;
-		ev.occupy = held;
-		ev.cycles = f.cycles;
-		ev.stall = f.start - f.ready;
-		ev.stall_cause = f.cause;
-		ev.stall_sem = f.stall_sem;
-		ev.stall_qindex = f.stall_q;
-		const isa_ap *aps[3] = {&in->dst, &in->src[0], &in->src[1]};
-		for (int k = 0; k < 3; k++) {
-			if (aps[k]->mem == ISA_MEM_NONE)
-				continue;
-			if (k == 0)
-				ev.bytes_written[aps[k]->mem] += isa_ap_bytes(aps[k]);
-			else
-				ev.bytes_read[aps[k]->mem] += isa_ap_bytes(aps[k]);
-		}
-		if (in->opcode == ISA_OP_MATMUL && (in->flags & ISA_F_ACCUMULATE))
-			ev.bytes_read[ISA_MEM_PSUM] += isa_ap_bytes(&in->dst);
-		ev.macs = f.macs;
-		ev.flops = f.flops;
-		ev.horizon = now;   /* this one was popped: the rest of each ring is in flight */
-		for (uint32_t k = 0; k < s->nq; k++)
-			if (s->qs[k].rcount > 0 && s->qs[k].ring[s->qs[k].rhead].start < ev.horizon)
-				ev.horizon = s->qs[k].ring[s->qs[k].rhead].start;
-		int rc = s->sink->inst(s->sink->ud, &ev);
+		int rc = emit(s, f, in, qi, held, now);
 		if (rc)
 			return rc;
 	}
-	if (in->signal != ISA_NO_SEM) {
-		int rc = signal_sem(s, in->signal, qi, now);
+	if (sig != ISA_NO_SEM) {
+		int rc = signal_sem(s, sig, qi, now);
 		if (rc)
 			return rc;
 	}
@@ -488,9 +580,9 @@ static int report_deadlock(sim *s, uint64_t now, asim_err *e)
 	                        isa_ticks_to_ns(&s->clk, now));
 	for (uint32_t qi = 0; qi < s->nq && len < sizeof msg; qi++) {
 		queue *q = &s->qs[qi];
-		if (q->head >= q->first + q->n)
+		if (q->head == NO_INST)
 			continue;
-		const isa_inst *in = &s->p->insts[s->order[q->head]];
+		const isa_inst *in = &s->p->insts[q->head];
 		char name[16];
 		engine_queue_name(qi, name, sizeof name);
 		if (first_line == 0)
@@ -498,7 +590,7 @@ static int report_deadlock(sim *s, uint64_t now, asim_err *e)
 		if (q->state == QS_BLOCKED)
 			len += (size_t)snprintf(msg + len, sizeof msg - len,
 			                        " %s blocked at instruction %" PRIu32 " (%s, line %u) waiting for s%u >= %u (s%u = %u);",
-			                        name, s->order[q->head], isa_opcode_names[in->opcode], in->line,
+			                        name, q->head, isa_opcode_names[in->opcode], in->line,
 			                        q->wsem, q->wval, q->wsem, s->sem[q->wsem]);
 	}
 	if (len >= sizeof msg)
@@ -526,7 +618,8 @@ static void sim_free(sim *s)
 		for (uint32_t i = 0; i < s->nq; i++)
 			asim_free(s->qs[i].ring);
 	asim_free(s->qs);
-	asim_free(s->order);
+	asim_free(s->next);
+	asim_free(s->inpool);
 	asim_free(s->sem);
 	asim_free(s->sem_last_q);
 	asim_free(s->waiters);
@@ -547,57 +640,61 @@ static int setup(sim *s, asim_err *e)
 	const chip *c = s->c;
 	engine_result *r = s->r;
 	s->nq = 3u + c->dma.engines;
-	uint32_t ngops = 0;
-	uint64_t count[3 + 256] = {0};   /* instructions per queue: one pass over the program */
-	for (size_t i = 0; i < p->n; i++) {
-		const isa_inst *in = &p->insts[i];
-		if (in->gop != ISA_NO_GOP && in->gop + 1 > ngops)
-			ngops = in->gop + 1;
-		count[isa_queue_index(in)]++;
-	}
-	if (ngops > (1u << 24))
-		return asim_errorf(e, ASIM_ERANGE, "%s: graph-op index %u is too large (limit 2^24)",
-		                   p->source ? p->source : "program", ngops - 1);
+	if (p->n > UINT32_MAX - 1)
+		return asim_errorf(e, ASIM_ERANGE, "a program of more than 2^32 - 1 instructions");
 	size_t nsem = p->nsems ? p->nsems : 1;
 	s->qs = asim_calloc(s->nq, sizeof *s->qs);
-	if (p->n > UINT32_MAX)
-		return asim_errorf(e, ASIM_ERANGE, "a program of more than 2^32 instructions");
-	s->order = asim_malloc((p->n ? p->n : 1) * sizeof *s->order);
+	s->next = asim_malloc((p->n ? p->n : 1) * sizeof *s->next);
 	s->sem = asim_calloc(nsem, sizeof *s->sem);
 	s->sem_last_q = asim_calloc(nsem, sizeof *s->sem_last_q);
 	s->waiters = asim_calloc(nsem, sizeof *s->waiters);
 	s->pool = asim_calloc(s->nq, sizeof *s->pool);
-	r->q = asim_calloc(s->nq, sizeof *r->q);
-	r->gops = asim_calloc(ngops ? ngops : 1, sizeof *r->gops);
+	s->inpool = asim_calloc(s->nq, sizeof *s->inpool);
 	s->hcap = 4u * s->nq + c->pe.fill_cycles + c->pe.drain_cycles + 64;
 	s->heap = asim_calloc(s->hcap, sizeof *s->heap);
-	if (!s->qs || !s->order || !s->sem || !s->sem_last_q || !s->waiters || !s->pool || !r->q ||
-	    !r->gops || !s->heap)
+	if (!s->qs || !s->next || !s->sem || !s->sem_last_q || !s->waiters || !s->pool || !s->inpool
+	    || !s->heap)
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
+	for (uint32_t qi = 0; qi < s->nq; qi++) {
+		queue *q = &s->qs[qi];
+		q->head = q->tail = NO_INST;
+		q->next_waiter = -1;
+		q->rcap = qi == 0 ? pow2_at_least((size_t)c->pe.fill_cycles + c->pe.drain_cycles + 4) : 4;
+		q->ring = asim_calloc(q->rcap, sizeof *q->ring);
+		if (q->ring == NULL)
+			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
+	}
+	/* one pass: link each queue's instructions in program order; the largest graph op */
+	uint32_t ngops = 0;
+	uint32_t *next = s->next;
+	for (size_t i = 0; i < p->n; i++) {
+		const isa_inst *in = &p->insts[i];
+		if (in->gop != ISA_NO_GOP && in->gop + 1 > ngops)
+			ngops = in->gop + 1;
+		uint32_t qi = in->engine < ISA_ENG_DMA ? in->engine : 3u + in->queue;
+		ASIM_ASSERT(qi == isa_queue_index(in) && qi < s->nq);   /* isa_check has run */
+		queue *q = &s->qs[qi];
+		if (q->tail == NO_INST)
+			q->head = (uint32_t)i;
+		else
+			next[q->tail] = (uint32_t)i;
+		q->tail = (uint32_t)i;
+		next[i] = NO_INST;
+	}
+	if (ngops > (1u << 24))
+		return asim_errorf(e, ASIM_ERANGE, "%s: graph-op index %u is too large (limit 2^24)",
+		                   p->source ? p->source : "program", ngops - 1);
+	r->q = asim_calloc(s->nq, sizeof *r->q);
+	r->gops = asim_calloc(ngops ? ngops : 1, sizeof *r->gops);
+	if (!r->q || !r->gops)
 		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
 	r->n_queues = s->nq;
 	r->n_gops = ngops;
 	r->n_insts = p->n;
 	for (size_t i = 0; i < nsem; i++)
 		s->waiters[i] = -1;
-	/* counting sort of the instructions by queue, keeping program order within a queue */
-	for (uint32_t qi = 0; qi < s->nq; qi++)
-		s->qs[qi].n = (size_t)count[qi];
-	size_t at = 0;
-	for (uint32_t qi = 0; qi < s->nq; qi++) {
-		queue *q = &s->qs[qi];
-		q->first = q->head = at;
-		at += q->n;
-		q->next_waiter = -1;
-		q->rcap = qi == 0 ? pow2_at_least((size_t)c->pe.fill_cycles + c->pe.drain_cycles + 4) : 4;
-		q->ring = asim_calloc(q->rcap, sizeof *q->ring);
-		if (q->ring == NULL)
-			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
-		q->n = 0;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		queue *q = &s->qs[isa_queue_index(&p->insts[i])];
-		s->order[q->first + q->n++] = (uint32_t)i;
-	}
+	for (int t = 0; t < 256; t++)
+		s->esz[t] = (uint8_t)asim_dtype_bytes((asim_dtype)t);
 	s->hbm_rate = c->hbm.bandwidth_gb_per_s * 1e9 / s->clk.tick_hz;
 	s->remaining = p->n;
 	return ASIM_OK;
@@ -639,13 +736,11 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 	for (uint32_t qi = 0; qi < s.nq && rc == 0; qi++)
 		rc = try_issue(&s, qi, 0);
 	while (rc == 0) {
-		uint64_t td = s.dma_next_t;   /* kept by pool_recompute: lowest qindex on a tie */
-		uint32_t dq = s.dma_next_q;
-		if (dq && (s.hn == 0 || td <= s.heap[0].t)) {
-			now = td;
-			pool_recompute(&s, now);    /* settle the others' bytes up to now */
-			s.qs[dq].in_pool = 0;
-			pool_recompute(&s, now);    /* and share without this one */
+		uint32_t dq = s.dma_next_q;   /* kept by pool_share: lowest qindex on a tie */
+		if (dq && (s.hn == 0 || s.dma_next_t <= s.heap[0].t)) {
+			now = s.dma_next_t;
+			s.qs[dq].dlast = now;         /* for the descriptor prefetch of its next DMA */
+			pool_leave(&s, dq, now);
 			rc = complete(&s, dq, now, 1);
 			continue;
 		}
@@ -654,19 +749,17 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 		hev ev = hpop(&s);
 		ASIM_ASSERT(ev.t >= now);
 		now = ev.t;
-		queue *q = &s.qs[ev.q];
-		switch (ev.kind) {
+		uint32_t qi = HEV_Q(ev.key);
+		switch (HEV_KIND(ev.key)) {
 		case EV_DONE:
-			rc = complete(&s, ev.q, now, 0);
+			rc = complete(&s, qi, now, 0);
 			break;
 		case EV_READY:
-			q->state = QS_FREE;
-			rc = try_issue(&s, ev.q, now);
+			s.qs[qi].state = QS_FREE;
+			rc = try_issue(&s, qi, now);
 			break;
 		case EV_DMA_DATA:
-			q->in_pool = 1;
-			q->last = now;
-			pool_recompute(&s, now);
+			pool_enter(&s, qi, now);
 			break;
 		default:
 			ASIM_ASSERT(0);

@@ -106,7 +106,8 @@ uint32_t sweep_spec_n_axes(const sweep_spec *sp);
 const char *sweep_spec_axis_name(const sweep_spec *sp, uint32_t i);
 const chip *sweep_spec_base_chip(const sweep_spec *sp);
 uint64_t sweep_spec_seed(const sweep_spec *sp);
-/* 16 hex digits: the spec's bytes, the base chip's hash, the seed and the accelsim version. */
+/* 16 hex digits: the spec's bytes, the base chip's hash, the seed, the accelsim version and the
+ * row format (SWEEP_ROW_FORMAT). */
 const char *sweep_spec_hash(const sweep_spec *sp);
 
 /* The enumerator: samples in order. Values are written to vals[0..n_axes). */

@@ -1,6 +1,6 @@
 /*
  * sweep_int.h -- internals shared by sweep_spec.c (spec, enumeration, template), sweep_run.c
- * (threads, journal, merge) and sweep_row.c (the dataset's columns).
+ * (threads, journal, merge) and sweep_row.c (the dataset's columns: its own, then traces/oprow.h's).
  *
  * The template is compiled once into a flat list of pieces; rendering a sample concatenates them:
  *
@@ -24,6 +24,8 @@
 #include "sim/engine.h"
 #include "sim/sweep.h"
 #include "sim/yamldoc.h"
+#include "traces/oprow.h"
+#include "traces/textfmt.h"
 
 typedef enum sweep_gen {
 	SWEEP_GEN_LIST,        /* items: literals or expressions */
@@ -116,18 +118,38 @@ int sweep_target_op(const sweep_spec *sp, const graph *g, uint32_t *op /* OUT */
 
 /* ---- rows (sweep_row.c): the ONE place that knows the dataset's columns ------------------- */
 
+/* The row format: 2 = the sweep's own columns + traces/oprow.h's OPROW_COLUMNS (1 was a minimal
+ * set of op features and whole-sample outputs). Hashed into sweep_hash, so --resume and --merge
+ * refuse rows of another format. */
+#define SWEEP_ROW_FORMAT 2
+
 typedef struct sweep_row_in {
 	const sweep_spec *sp;
 	const sweep_val *vals;
 	uint64_t index, n_samples;
-	const chip *c;
-	const graph *g;
+	const chip *c;             /* the sample's chip */
+	const graph *g;            /* the rendered graph */
 	uint32_t target;
-	const engine_result *r;
+	const isa_clock *clk;      /* the run's clock (engine_result.clk) */
+	const oprow_acc *acc;      /* the target op's events (tracer one-op mode) */
 	const char *sample_id;
 } sweep_row_in;
 
-int sweep_row_header(const sweep_spec *sp, sweep_buf *b);
-int sweep_row_format(const sweep_row_in *in, sweep_buf *b);
+/* Per-thread scratch of the row writer (large: one per worker, on the heap). */
+typedef struct sweep_rowbuf {
+	textfmt_buf w;             /* spills into `to` */
+	sweep_buf *to;
+	int rc;
+	oprow row;
+} sweep_rowbuf;
+
+void sweep_rowbuf_init(sweep_rowbuf *s);
+/* The header line into b (cleared first). */
+int sweep_row_header(const sweep_spec *sp, sweep_rowbuf *s, sweep_buf *b);
+/* 0 when a header line (len bytes, '\n' included) has this version's columns: the sweep's own
+ * first, the op columns last; -1 otherwise (another accelsim's format, or not a sweep). */
+int sweep_row_check_header(const char *line, size_t len);
+/* Append one row to b. */
+int sweep_row_format(const sweep_row_in *in, sweep_rowbuf *s, sweep_buf *b);
 
 #endif

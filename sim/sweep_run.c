@@ -2,6 +2,8 @@
  * sweep_run.c -- running a sweep: worker threads, the in-order writer, the journal, the merge.
  *
  *   enumerator (under the lock) ──► worker 0 ─┐   render → graph_load_buffer → lower → engine
+ *                                                ├     (sink: tracer in one-op mode, the target op's
+ *                                                │      oprow_acc) → sweep_row_format
  *                                  worker 1 ─┼─► ring[seq % R]  (row text, or the sample's error)
  *                                  ...       ┘          │
  *                                                        ▼ writer (the calling thread), seq order
@@ -25,7 +27,8 @@
  * bytes. The journal is removed once the output is in place, or when the sweep fails on bad input.
  *
  * Per-thread state is reused across samples: the chip (re-derived only when a chip axis changes),
- * the YAML text buffer, the instruction array, the row buffer.
+ * the YAML text buffer, the instruction array, the row buffers (sweep_rowbuf: the oprow and its
+ * text buffer).
  */
 #include "config.h"
 
@@ -44,6 +47,7 @@
 #include "sim/alloc.h"
 #include "sim/sweep_int.h"
 #include "traces/outfile.h"
+#include "traces/tracer.h"
 
 
 
@@ -115,6 +119,7 @@ typedef struct worker {
 	sweep_val *chip_vals;      /* the chip axes' values c was made for */
 	sweep_buf yaml;
 	isa_program p;
+	sweep_rowbuf *rb;          /* owned: the row writer's scratch */
 	pthread_t tid;
 } worker;
 
@@ -152,15 +157,28 @@ static int simulate(worker *w, const sweep_val *vals, uint64_t index, sweep_buf 
 		w->p.nsems = 0;
 		w->p.dma_queues = 0;
 		lower_opts lo = {0};
+		/* the event sink: the target op's per-op row only (the same aggregation as run --ops) */
+		tracer *tr = NULL;
+		tracer_opts to;
+		memset(&to, 0, sizeof to);
+		to.one_op = 1;
+		to.op = target;
 		if ((rc = lower_graph(&g, &w->c, &lo, &w->p, e)) == 0 &&
-		    (rc = engine_run(&w->c, &w->p, NULL, &r, e)) == 0) {
+		    (rc = tracer_new(&tr, &w->c, &w->p, &g, &to, e)) == 0) {
+			event_sink sink = tracer_sink(tr);
+			rc = engine_run(&w->c, &w->p, &sink, &r, e);
+		}
+		if (rc == 0 && (rc = tracer_finish(tr, &r, e)) == 0) {
 			char id[17];
 			sweep_sample_id(sp, vals, id);
-			sweep_row_in in = {sp, vals, index, w->S->n_samples, &w->c, &g, target, &r, id};
+			sweep_row_in in = {sp, vals, index, w->S->n_samples, &w->c, &g, target, &r.clk,
+			                   tracer_op_acc(tr, target), id};
+			ASIM_ASSERT(in.acc != NULL);
 			row->len = 0;
-			if (sweep_row_format(&in, row) != 0)
+			if (sweep_row_format(&in, w->rb, row) != 0)
 				rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		}
+		tracer_free(tr);
 	}
 	engine_result_fini(&r);
 	graph_fini(&g);
@@ -311,9 +329,12 @@ static int journal_resume(shared *S, const char *jpath, const sweep_buf *header,
 	}
 	if (n != header->len || memcmp(line.p, header->p, n) != 0) {
 		gzclose(g);
+		int old = sweep_row_check_header(line.p, n) != 0;
+		int rc2 = asim_errorf(e, ASIM_ESCHEMA, "%s: the journal's columns differ from this sweep's (%s); "
+		                      "delete it or run without --resume", jpath,
+		                      old ? "an accelsim with another row format wrote it" : "another spec");
 		sweep_buf_fini(&line);
-		return asim_errorf(e, ASIM_ESCHEMA, "%s: the journal's columns differ from this sweep's; delete it "
-		                   "or run without --resume", jpath);
+		return rc2;
 	}
 	keep = (off_t)n;
 	int hcol = header_col(header->p, "sweep_hash");
@@ -422,8 +443,14 @@ int sweep_run(const sweep_spec *sp, const sweep_opts *o, asim_err *e)
 	char *jpath = NULL;
 	int to_stdout = strcmp(o->out, "-") == 0;
 	int threads_started = 0;
-	if (S.ring == NULL || S.vals == NULL || ws == NULL || sweep_iter_new(&S.it, sp) != 0 ||
-	    sweep_row_header(sp, &header) != 0) {
+	int rb_ok = ws != NULL;
+	for (uint32_t i = 0; ws && i < jobs; i++) {
+		if ((ws[i].rb = asim_malloc(sizeof *ws[i].rb)) != NULL)
+			sweep_rowbuf_init(ws[i].rb);
+		else
+			rb_ok = 0;
+	}
+	if (S.ring == NULL || S.vals == NULL || !rb_ok || sweep_iter_new(&S.it, sp) != 0 || sweep_row_header(sp, ws[0].rb, &header) != 0) {
 		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -559,6 +586,7 @@ done:
 		if (ws[i].have_chip)
 			chip_fini(&ws[i].c);
 		asim_free(ws[i].chip_vals);
+		asim_free(ws[i].rb);
 		sweep_buf_fini(&ws[i].yaml);
 		isa_program_fini(&ws[i].p);
 	}
@@ -658,6 +686,11 @@ int sweep_merge(const char *out, const char *const *paths, size_t np, asim_err *
 		size_t n = gz_line(ps[i].f, &h);
 		if (n == 0 || h.p[n - 1] != '\n' || strncmp(h.p, "sample_index,sample_id,", 23) != 0) {
 			rc = asim_errorf(e, ASIM_ESYNTAX, "%s: not an accelsim sweep output (no header line)", paths[i]);
+		} else if (sweep_row_check_header(h.p, n) != 0) {
+			rc = asim_errorf(e, ASIM_ESCHEMA, "%s: written by an accelsim with another row format (this one "
+			                 "writes format %d: the sweep's columns, then the per-op row's); run that "
+			                 "shard again, or merge with the accelsim that wrote it", paths[i],
+			                 SWEEP_ROW_FORMAT);
 		} else if (i == 0) {
 			header = h;
 			h.p = NULL;

@@ -869,8 +869,8 @@ int sweep_spec_load(sweep_spec **out, const char *path, const char *chip_overrid
 	{
 		uint64_t h = fnv1a(FNV_OFFSET, sp->bytes, sp->n_bytes);
 		char tail[128];
-		int n = snprintf(tail, sizeof tail, "\n%s\n%" PRIu64 "\n%s\n", sp->base.hash, sp->seed,
-		                 PACKAGE_VERSION);
+		int n = snprintf(tail, sizeof tail, "\n%s\n%" PRIu64 "\n%s\nrows %d\n", sp->base.hash, sp->seed,
+		                 PACKAGE_VERSION, SWEEP_ROW_FORMAT);
 		h = fnv1a(h, tail, (size_t)n);
 		snprintf(sp->hash, sizeof sp->hash, "%016" PRIx64, splitmix_fin(h));
 	}

@@ -267,6 +267,7 @@ static const struct { const char *key, *value; } changes[] = {
 	{"sbuf.partitions", "8"}, {"sbuf.partition_bytes", "2 KiB"},
 	{"psum.partitions", "8"}, {"psum.banks", "1"}, {"psum.partition_bytes", "256"},
 	{"dma.engines", "2"}, {"dma.engine_gb_per_s", "2"}, {"dma.fixed_ns", "1"},
+	{"dma.descriptors_in_flight", "2"},
 	{"dma.efficient_bytes", "64"},
 	{"hbm.capacity_bytes", "2 MiB"}, {"hbm.bandwidth_gb_per_s", "2"}, {"hbm.latency_ns", "1"},
 	{"numerics.rounding", "sr"}, {"numerics.sr_bits", "16"}, {"numerics.seed", "0xdeadbeef"},

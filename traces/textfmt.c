@@ -31,13 +31,33 @@ void textfmt_time_init(textfmt_time *t, const isa_clock *clk)
 void textfmt_init(textfmt_buf *w, outfile *f)
 {
 	w->f = f;
+	w->spill = NULL;
+	w->ud = NULL;
 	w->n = 0;
+}
+
+void textfmt_init_spill(textfmt_buf *w, int (*spill)(void *ud, const char *p, size_t n), void *ud)
+{
+	w->f = NULL;
+	w->spill = spill;
+	w->ud = ud;
+	w->n = 0;
+}
+
+static void out(textfmt_buf *w, const char *p, size_t n)
+{
+	if (w->f)
+		outfile_write(w->f, p, n);
+	else {
+		ASIM_ASSERT(w->spill != NULL);
+		(void)w->spill(w->ud, p, n);
+	}
 }
 
 void textfmt_flush(textfmt_buf *w)
 {
 	if (w->n) {
-		outfile_write(w->f, w->b, w->n);
+		out(w, w->b, w->n);
 		w->n = 0;
 	}
 }
@@ -53,7 +73,7 @@ void textfmt_puts(textfmt_buf *w, const char *s)
 	size_t k = strlen(s);
 	if (k > TEXTFMT_BUF / 2) {
 		textfmt_flush(w);
-		outfile_write(w->f, s, k);
+		out(w, s, k);
 		return;
 	}
 	room(w, k);

@@ -32,12 +32,18 @@ void textfmt_time_init(textfmt_time *t /* OUT */, const isa_clock *clk);
 #define TEXTFMT_BUF 16384
 
 typedef struct textfmt_buf {
-	outfile *f;                /* borrowed */
+	outfile *f;                /* borrowed; NULL: the bytes go to `spill` (may be NULL when what is
+	                              written always fits the buffer) */
+	int (*spill)(void *ud, const char *p, size_t n);
+	void *ud;                  /* borrowed: spill's argument */
 	size_t n;
 	char b[TEXTFMT_BUF];
 } textfmt_buf;
 
 void textfmt_init(textfmt_buf *w, outfile *f);
+/* A buffer in front of a function instead of a file (the sweep's rows into memory). A spill
+ * failure is the function's business (it remembers it). */
+void textfmt_init_spill(textfmt_buf *w, int (*spill)(void *ud, const char *p, size_t n), void *ud);
 void textfmt_flush(textfmt_buf *w);
 void textfmt_puts(textfmt_buf *w, const char *s);
 void textfmt_putc(textfmt_buf *w, char c);

@@ -633,6 +633,13 @@ static int on_inst(void *ud, const event_inst *ev)
 {
 	tracer *t = ud;
 	double pj[ENERGY_COUNT];
+	if (t->o.one_op) {
+		if (ev->gop == t->o.op && ev->gop < t->ngops) {
+			energy_inst(t->c, ev, pj);
+			oprow_acc_add(&t->acc[ev->gop], ev, pj, stall_class(t, ev));
+		}
+		return t->rc;
+	}
 	double dyn = energy_inst(t->c, ev, pj);
 	for (int k = 0; k < ENERGY_COUNT; k++)
 		t->sum.energy_pj[k] += pj[k];
@@ -673,6 +680,8 @@ static int on_inst(void *ud, const event_inst *ev)
 static int on_end(void *ud, uint64_t end_tick)
 {
 	tracer *t = ud;
+	if (t->o.one_op)
+		return t->rc;
 	sweep(t, UINT64_MAX);
 	if (t->have_pend) {
 		out_sample(t, &t->pend);
@@ -819,7 +828,7 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 			sig_q[s] = qi;
 			t->sig_start[s + 1]++;
 		}
-		if (in->gop == ISA_NO_GOP || in->gop >= ngops)
+		if (in->gop == ISA_NO_GOP || in->gop >= ngops || (o->one_op && in->gop != o->op))
 			continue;
 		t->remaining[in->gop]++;
 		const isa_ap *aps[3] = {&in->dst, &in->src[0], &in->src[1]};
@@ -851,6 +860,10 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 	for (uint32_t gi = 0; gi < ngops; gi++) {
 		t->acc[gi].sbuf_fp = fp_bytes(&t->fp[FP_SBUF][gi]);
 		t->acc[gi].psum_fp = fp_bytes(&t->fp[FP_PSUM][gi]);
+	}
+	if (o->one_op) {
+		*out = t;   /* no time series, no files */
+		return ASIM_OK;
 	}
 	if (g && setup_liveness(t) != ASIM_OK) {
 		tracer_free(t);
@@ -888,8 +901,7 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 		}
 		/* build otherData in a scratch buffer with no file behind it: it fits */
-		ob->f = NULL;
-		ob->n = 0;
+		textfmt_init_spill(ob, NULL, NULL);
 		textfmt_puts(ob, "{\"accelsim_version\":");
 		textfmt_json_str(ob, o->version);
 		textfmt_puts(ob, ",\"chip\":");
@@ -956,6 +968,8 @@ int tracer_finish(tracer *t, const engine_result *r, asim_err *e)
 	t->sum.energy_total_pj = 0;
 	for (int k = 0; k < ENERGY_COUNT; k++)
 		t->sum.energy_total_pj += t->sum.energy_pj[k];
+	if (t->o.one_op)
+		return ASIM_OK;
 	if (t->g)
 		t->sum.peak_hbm_bytes = t->sum.weight_bytes + t->sum.peak_activation_bytes;
 	if (t->pf) {
@@ -999,6 +1013,13 @@ int tracer_finish(tracer *t, const engine_result *r, asim_err *e)
 }
 
 const tracer_summary *tracer_get_summary(const tracer *t) { return &t->sum; }
+
+const oprow_acc *tracer_op_acc(const tracer *t, uint32_t op)
+{
+	if (op >= t->ngops || (t->o.one_op && op != t->o.op))
+		return NULL;
+	return &t->acc[op];
+}
 
 void tracer_free(tracer *t)
 {

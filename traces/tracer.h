@@ -25,6 +25,11 @@
  * its own; its readers extend its input's life). Intervals are half-open: at one tick, what ends
  * is freed before what starts is allocated.
  *
+ * One-op mode (tracer_opts.one_op, used by `accelsim sweep`): only the events of one op are
+ * aggregated into its oprow_acc -- the same energy, stall classes and footprints as the --ops row,
+ * at the cost of an energy_inst and a stall classification per event of that op; the rest (files,
+ * liveness, occupancy, power) is skipped.
+ *
  * Life cycle: tracer_init (opens the outputs; counts per op and per semaphore in one pass over the
  * program), engine_run with tracer_sink(), tracer_finish (writes the per-op rows, commits every
  * file), tracer_fini (frees; aborts files not committed).
@@ -40,6 +45,7 @@
 #include "sim/event.h"
 #include "sim/graph.h"
 #include "traces/energy.h"
+#include "traces/oprow.h"
 
 enum { TRACER_LEVEL_INST, TRACER_LEVEL_OP };
 
@@ -51,6 +57,9 @@ typedef struct tracer_opts {
 	const char *version;           /* accelsim version */
 	const char *input_name;        /* graph name, or the program's file */
 	const char *input_hash;        /* graph or program hash */
+	int one_op;                    /* 1: accumulate op `op`'s per-op row only (tracer_op_acc): no
+	                                  files, no time series, no summary -- the sweep's cheap sink */
+	uint32_t op;
 } tracer_opts;
 
 /* What the summary reports (report.h). Energies in pJ. */
@@ -79,6 +88,9 @@ event_sink tracer_sink(tracer *t);
 int tracer_finish(tracer *t, const engine_result *r, asim_err *e);
 /* Valid after tracer_finish. */
 const tracer_summary *tracer_get_summary(const tracer *t);
+/* The accumulation of op `op` (its footprints included) after engine_run, to be turned into a row
+ * by oprow_build; NULL when the program has no such op (or, with one_op, op is not o->op). */
+const oprow_acc *tracer_op_acc(const tracer *t, uint32_t op);
 void tracer_free(tracer *t);
 
 #endif

@@ -12,6 +12,13 @@
  * 1.25 M groups = 10 M instructions. Prints wall time, simulated instructions per second, the
  * ratio to the target of 5 M instructions/s, and the number of allocations made by engine_run for
  * 1 M and for 10 M instructions: the same count shows the per-instruction path does not allocate.
+ *
+ * Then shipped graphs on the shipped trn1 (issue #5 targets: ResNet-50 batch 1 in <= 100 ms on one
+ * core, load + lower + run and the engine alone): ResNet-50 and a BERT-base layer (seq 128), each
+ * phase timed separately -- graph load (YAML parse + checks), lowering, engine -- over several
+ * repetitions (best and median: the machine is shared), with the engine's instructions per second
+ * and the ratio of each time to the 100 ms target (< 1 meets it). The graphs are found through
+ * ASIM_SRCDIR (set by `make bench`), else the current directory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,8 @@
 #include <time.h>
 
 #include "isa/asm.h"
+#include "isa/lower.h"
+#include "sim/graph.h"
 #include "sim/alloc.h"
 #include "sim/engine.h"
 #include "tests/testchip.h"
@@ -166,12 +175,86 @@ static int one(const chip *c, size_t groups, int report)
 	return 0;
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+enum { REPS = 7 };
+
+/* best and median of REPS timings of each phase of a shipped graph on the shipped trn1 */
+static int graph_bench(const char *name)
+{
+	const char *dir = getenv("ASIM_SRCDIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/models/graphs/%s.yaml", dir ? dir : ".", name);
+	double t[4][REPS];   /* load, lower, engine, total */
+	size_t n = 0;
+	uint64_t end = 0;
+	isa_clock clk;
+	for (int k = 0; k < REPS; k++) {
+		asim_err e;
+		asim_err_init(&e);
+		chip c;
+		graph g;
+		isa_program p;
+		engine_result r;
+		if (chip_load(&c, "trn1", &e)) {
+			fprintf(stderr, "bench: %s\n", e.msg);
+			return 1;
+		}
+		isa_program_init(&p);
+		lower_opts lo = {0};
+		double t0 = now_s();
+		int rc = graph_load_file(&g, path, &e);
+		double t1 = now_s();
+		if (rc == 0)
+			rc = lower_graph(&g, &c, &lo, &p, &e);
+		double t2 = now_s();
+		if (rc == 0)
+			rc = engine_run(&c, &p, NULL, &r, &e);
+		double t3 = now_s();
+		if (rc) {
+			fprintf(stderr, "bench: %s: %s\n", path, e.msg);
+			return 1;
+		}
+		t[0][k] = t1 - t0;
+		t[1][k] = t2 - t1;
+		t[2][k] = t3 - t2;
+		t[3][k] = t3 - t0;
+		n = p.n;
+		end = r.end;
+		clk = r.clk;
+		engine_result_fini(&r);
+		isa_program_fini(&p);
+		graph_fini(&g);
+		chip_fini(&c);
+	}
+	static const char *const phase[4] = {"graph load", "lowering", "engine", "total"};
+	printf("  %s on trn1: %zu instructions, simulated %.3f ms; best / median of %d runs:\n", name, n,
+	       isa_ticks_to_ns(&clk, end) / 1e6, REPS);
+	for (int ph = 0; ph < 4; ph++) {
+		qsort(t[ph], REPS, sizeof t[ph][0], cmp_d);
+		double best = t[ph][0], med = t[ph][REPS / 2];
+		printf("      %-10s %8.2f / %8.2f ms  (ratio to 100 ms: %.3f / %.3f)", phase[ph], best * 1e3,
+		       med * 1e3, best / 0.1, med / 0.1);
+		if (ph == 2)
+			printf("  %.2f / %.2f M instructions/s", (double)n / best / 1e6, (double)n / med / 1e6);
+		printf("\n");
+	}
+	return 0;
+}
+
 int main(void)
 {
 	chip c;
 	tc_trn1(&c);
 	printf("bench_engine: synthetic matmul layer on %s (PE, ACT, VEC, 16 DMA queues)\n", c.name);
-	if (one(&c, 125000, 0) || one(&c, 1250000, 1))
+	if (one(&c, 125000, 0) || (getenv("BENCH_QUICK") == NULL && one(&c, 1250000, 1)))
+		return 1;
+	printf("bench_engine: shipped graphs (target: ResNet-50 in <= 100 ms, load + lower + run)\n");
+	if (graph_bench("resnet50") || graph_bench("bert_base_layer_s128"))
 		return 1;
 	return 0;
 }

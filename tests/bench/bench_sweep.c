@@ -2,8 +2,8 @@
  * bench_sweep.c -- `make bench`: sweep throughput (rows per second) of the shipped conv2d and
  * matmul sweeps on trn1 with 2 worker threads, against the target of 5,000 op simulations per
  * second on a 2-core machine; and where a sample's time goes (one thread, phase by phase):
- * render the template, load the graph (YAML parse + validation), lower, run the engine, format
- * the row.
+ * render the template, load the graph (YAML parse + validation), lower, run the engine (with the
+ * sweep's event sink: the tracer in one-op mode), build and format the row (oprow).
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 
 #include "isa/lower.h"
 #include "sim/sweep_int.h"
+#include "traces/tracer.h"
 
 #define TARGET_ROWS_PER_S 5000.0
 
@@ -84,6 +85,8 @@ static int bench(const char *srcdir, const char *name, int reps)
 	sweep_iter_new(&it, sp);
 	sweep_val vals[64];
 	sweep_buf yaml = {0}, row = {0};
+	sweep_rowbuf *rb = malloc(sizeof *rb);
+	sweep_rowbuf_init(rb);
 	chip c;
 	memset(&c, 0, sizeof c);
 	isa_program p;
@@ -112,13 +115,27 @@ static int bench(const char *srcdir, const char *name, int reps)
 		lower_graph(&g, &c, &lo, &p, &e);
 		double t3 = now();
 		engine_result r;
-		engine_run(&c, &p, NULL, &r, &e);
+		uint32_t target = 0;
+		sweep_target_op(sp, &g, &target, &e);
+		tracer *trc;
+		tracer_opts to;
+		memset(&to, 0, sizeof to);
+		to.one_op = 1;
+		to.op = target;
+		if (tracer_new(&trc, &c, &p, &g, &to, &e) != 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			return 1;
+		}
+		event_sink sink = tracer_sink(trc);
+		engine_run(&c, &p, &sink, &r, &e);
+		tracer_finish(trc, &r, &e);
 		double t4 = now();
 		char id[17];
 		sweep_sample_id(sp, vals, id);
-		sweep_row_in in = {sp, vals, k, n, &c, &g, 0, &r, id};
+		sweep_row_in in = {sp, vals, k, n, &c, &g, target, &r.clk, tracer_op_acc(trc, target), id};
 		row.len = 0;
-		sweep_row_format(&in, &row);
+		sweep_row_format(&in, rb, &row);
+		tracer_free(trc);
 		double t5 = now();
 		insts += p.n;
 		engine_result_fini(&r);
@@ -132,11 +149,12 @@ static int bench(const char *srcdir, const char *name, int reps)
 	}
 	double tot = tr + tg + tl + te + tf;
 	printf("           one thread: %.1f us/row (%.0f rows/s); render %.1f%%, graph load %.1f%%, lower %.1f%%, "
-	       "engine %.1f%%, row %.1f%%; %.0f instructions/row\n",
+	       "engine+sink %.1f%%, row %.1f%%; %.0f instructions/row\n",
 	       tot / (double)k * 1e6, (double)k / tot, 100 * tr / tot, 100 * tg / tot, 100 * tl / tot,
 	       100 * te / tot, 100 * tf / tot, (double)insts / (double)k);
 	sweep_buf_fini(&yaml);
 	sweep_buf_fini(&row);
+	free(rb);
 	isa_program_fini(&p);
 	chip_fini(&c);
 	sweep_iter_free(it);
