@@ -602,8 +602,8 @@ static int do_validate(opts *o)
 	printf("%-14s %12.2f %14.2f %12.2f\n", "within_10_pct", M[0].within10, M[1].within10, M[2].within10);
 	printf("%-14s %12.3f %14.3f %12.3f\n", "mape_pct", M[0].mape, M[1].mape, M[2].mape);
 	printf("%-14s %12.3f %14.3f %12.3f\n", "rmspe_pct", M[0].rmspe, M[1].rmspe, M[2].rmspe);
-	printf("%-14s %12.4f %14.4f %12.4f\n", "kendall_tau", M[0].tau, M[1].tau, M[2].tau);
-	printf("%-14s %12.4f %14.4f %12.4f\n", "spearman_rho", M[0].rho, M[1].rho, M[2].rho);
+	printf("%-14s %12.6f %14.6f %12.6f\n", "kendall_tau", M[0].tau, M[1].tau, M[2].tau);
+	printf("%-14s %12.6f %14.6f %12.6f\n", "spearman_rho", M[0].rho, M[1].rho, M[2].rho);
 	size_t any = 0;
 	for (size_t gi = 0; gi < l.n; gi++)
 		any += noor[gi] > 0;
