@@ -27,6 +27,7 @@
 #include "isa/lower.h"
 #include "sim/alloc.h"
 #include "sim/engine.h"
+#include "traces/oprow.h"
 
 const char *const est_feature_names[EST_NX] = {
 #define X(name, doc) #name,
@@ -43,19 +44,6 @@ const char *const est_feature_docs[EST_NF] = {
 };
 
 /* ---- op descriptors ---------------------------------------------------------------------- */
-
-static int is_conv(graph_op_type t)
-{
-	return t == GRAPH_OP_CONV2D || t == GRAPH_OP_CONV2D_BWD_DATA || t == GRAPH_OP_CONV2D_BWD_WEIGHT;
-}
-static int is_gemm(graph_op_type t)
-{
-	return t == GRAPH_OP_MATMUL || t == GRAPH_OP_MATMUL_BWD_DATA || t == GRAPH_OP_MATMUL_BWD_WEIGHT;
-}
-static int is_pool(graph_op_type t)
-{
-	return t == GRAPH_OP_MAXPOOL || t == GRAPH_OP_AVGPOOL || t == GRAPH_OP_GLOBAL_AVGPOOL;
-}
 
 void est_op_kind(est_op *o)
 {
@@ -79,8 +67,6 @@ void est_op_from_graph(const graph *g, size_t i, est_op *o)
 	memset(o, 0, sizeof *o);
 	snprintf(o->type, sizeof o->type, "%s", graph_op_names[op->type]);
 	snprintf(o->act, sizeof o->act, "%s", graph_act_names[op->a.activation]);
-	const graph_tensor *in0 = op->n_in ? &g->tensors[op->in[0]] : NULL;
-	const graph_tensor *out0 = op->n_out ? &g->tensors[op->out[0]] : NULL;
 	o->macs = (double)op->macs;
 	o->flops = (double)op->flops;
 	for (uint32_t j = 0; j < op->n_in; j++) {
@@ -94,55 +80,14 @@ void est_op_from_graph(const graph *g, size_t i, est_op *o)
 		o->act_out_bytes += (double)g->tensors[op->out[j]].bytes;
 		o->elems_out += (double)g->tensors[op->out[j]].elems;
 	}
-	if (is_gemm(op->type) && out0 && out0->rank >= 2) {
-		uint64_t b = 1;
-		for (uint32_t d = 0; d + 2 < out0->rank; d++)
-			b *= out0->shape[d];
-		o->batch = (double)b;
-		uint64_t m = out0->shape[out0->rank - 2], n = out0->shape[out0->rank - 1];
-		o->m = (double)m;
-		o->n = (double)n;
-		uint64_t bmn = b * m * n;
-		o->k = bmn ? (double)(op->macs / bmn) : 0;
-	}
-	if ((is_conv(op->type) || is_pool(op->type)) && op->n_in >= 1 && out0) {
-		const graph_tensor *x = in0, *y = out0, *w = NULL;
-		if (op->type == GRAPH_OP_CONV2D) {
-			w = op->n_in > 1 ? &g->tensors[op->in[1]] : NULL;
-		} else if (op->type == GRAPH_OP_CONV2D_BWD_DATA) {
-			y = in0;
-			w = op->n_in > 1 ? &g->tensors[op->in[1]] : NULL;
-			x = out0;
-		} else if (op->type == GRAPH_OP_CONV2D_BWD_WEIGHT) {
-			y = op->n_in > 1 ? &g->tensors[op->in[1]] : NULL;
-			w = out0;
-		}
-		if (x && y && x->rank == 4 && y->rank == 4) {
-			o->batch = (double)x->shape[0];
-			o->c_in = (double)x->shape[1];
-			o->h = (double)x->shape[2];
-			o->w = (double)x->shape[3];
-			o->c_out = (double)y->shape[1];
-			o->h_out = (double)y->shape[2];
-			o->w_out = (double)y->shape[3];
-		}
-		if (w && w->rank == 4) {
-			o->kh = (double)w->shape[2];
-			o->kw = (double)w->shape[3];
-		} else if (op->type == GRAPH_OP_GLOBAL_AVGPOOL && x && x->rank == 4) {
-			o->kh = (double)x->shape[2];
-			o->kw = (double)x->shape[3];
-		} else if (is_pool(op->type)) {
-			o->kh = op->a.kernel[0];
-			o->kw = op->a.kernel[1];
-		}
-		if (op->type != GRAPH_OP_GLOBAL_AVGPOOL) {
-			o->stride_h = op->a.stride[0];
-			o->stride_w = op->a.stride[1];
-		}
-		if (is_conv(op->type))
-			o->groups = op->a.groups;
-	}
+	oprow_geom geo;
+	oprow_geometry(g, op, &geo);
+#define NA0(v) ((v) == OPROW_NA ? 0.0 : (double)(v))
+	o->batch = NA0(geo.batch), o->m = NA0(geo.m), o->n = NA0(geo.n), o->k = NA0(geo.k);
+	o->h = NA0(geo.h), o->w = NA0(geo.w), o->c_in = NA0(geo.c_in), o->c_out = NA0(geo.c_out);
+	o->h_out = NA0(geo.h_out), o->w_out = NA0(geo.w_out), o->kh = NA0(geo.kh), o->kw = NA0(geo.kw);
+	o->stride_h = NA0(geo.stride_h), o->stride_w = NA0(geo.stride_w), o->groups = NA0(geo.groups);
+#undef NA0
 	o->end_ns = NAN;
 	est_op_kind(o);
 }

@@ -83,43 +83,13 @@ static int is_pool(graph_op_type t)
 	return t == GRAPH_OP_MAXPOOL || t == GRAPH_OP_AVGPOOL || t == GRAPH_OP_GLOBAL_AVGPOOL;
 }
 
-static void graph_features(oprow *r, const oprow_ctx *ctx, const graph_op *op)
+void oprow_geometry(const graph *g, const graph_op *op, oprow_geom *r)
 {
-	const graph *g = ctx->g;
-	r->op_name = op->name;
-	r->op_type = graph_op_names[op->type];
-	graph_op_class cls = graph_op_class_of(op->type);
-	r->op_class = class_names[cls];
-	r->fused_activation = graph_act_names[op->a.activation];
-	r->fusion_group = op->group >= 0 && (size_t)op->group < g->n_groups ? g->groups[op->group] : NULL;
+#define X(name) r->name = OPROW_NA;
+	OPROW_GEOMETRY(X)
+#undef X
 	const graph_tensor *in0 = op->n_in ? &g->tensors[op->in[0]] : NULL;
 	const graph_tensor *out0 = op->n_out ? &g->tensors[op->out[0]] : NULL;
-	int dt = op->num.dtype >= 0 ? op->num.dtype : in0 ? (int)in0->dtype : -1;
-	r->dtype = dt >= 0 && dt < ASIM_DT_COUNT ? asim_dtype_names[dt] : NULL;
-	if (cls == GRAPH_CLASS_PE) {
-		int acc = op->num.accum >= 0 ? op->num.accum : (int)ctx->c->num.accum;
-		r->accum_dtype = acc < ASIM_DT_COUNT ? asim_dtype_names[acc] : NULL;
-	}
-	r->out_dtype = out0 ? asim_dtype_names[out0->dtype] : NULL;
-	r->n_inputs = op->n_in;
-	shapes_text(r->in_shapes_buf, sizeof r->in_shapes_buf, g, op->in, op->n_in);
-	shapes_text(r->out_shapes_buf, sizeof r->out_shapes_buf, g, op->out, op->n_out);
-	r->in_shapes = r->in_shapes_buf;
-	r->out_shapes = r->out_shapes_buf;
-	r->macs = op->macs;
-	r->flops = op->flops;
-	r->weight_bytes = r->activation_in_bytes = r->activation_out_bytes = r->elems_out = 0;
-	for (uint32_t i = 0; i < op->n_in; i++) {
-		const graph_tensor *t = &g->tensors[op->in[i]];
-		if (t->kind == GRAPH_WEIGHT)
-			r->weight_bytes += t->bytes;
-		else
-			r->activation_in_bytes += t->bytes;
-	}
-	for (uint32_t i = 0; i < op->n_out; i++) {
-		r->activation_out_bytes += g->tensors[op->out[i]].bytes;
-		r->elems_out += g->tensors[op->out[i]].elems;
-	}
 	if (is_gemm(op->type) && out0 && out0->rank >= 2) {
 		uint64_t b = 1;
 		for (uint32_t d = 0; d + 2 < out0->rank; d++)
@@ -176,6 +146,50 @@ static void graph_features(oprow *r, const oprow_ctx *ctx, const graph_op *op)
 			r->groups = op->a.groups;
 		}
 	}
+}
+
+static void graph_features(oprow *r, const oprow_ctx *ctx, const graph_op *op)
+{
+	const graph *g = ctx->g;
+	r->op_name = op->name;
+	r->op_type = graph_op_names[op->type];
+	graph_op_class cls = graph_op_class_of(op->type);
+	r->op_class = class_names[cls];
+	r->fused_activation = graph_act_names[op->a.activation];
+	r->fusion_group = op->group >= 0 && (size_t)op->group < g->n_groups ? g->groups[op->group] : NULL;
+	const graph_tensor *in0 = op->n_in ? &g->tensors[op->in[0]] : NULL;
+	const graph_tensor *out0 = op->n_out ? &g->tensors[op->out[0]] : NULL;
+	int dt = op->num.dtype >= 0 ? op->num.dtype : in0 ? (int)in0->dtype : -1;
+	r->dtype = dt >= 0 && dt < ASIM_DT_COUNT ? asim_dtype_names[dt] : NULL;
+	if (cls == GRAPH_CLASS_PE) {
+		int acc = op->num.accum >= 0 ? op->num.accum : (int)ctx->c->num.accum;
+		r->accum_dtype = acc < ASIM_DT_COUNT ? asim_dtype_names[acc] : NULL;
+	}
+	r->out_dtype = out0 ? asim_dtype_names[out0->dtype] : NULL;
+	r->n_inputs = op->n_in;
+	shapes_text(r->in_shapes_buf, sizeof r->in_shapes_buf, g, op->in, op->n_in);
+	shapes_text(r->out_shapes_buf, sizeof r->out_shapes_buf, g, op->out, op->n_out);
+	r->in_shapes = r->in_shapes_buf;
+	r->out_shapes = r->out_shapes_buf;
+	r->macs = op->macs;
+	r->flops = op->flops;
+	r->weight_bytes = r->activation_in_bytes = r->activation_out_bytes = r->elems_out = 0;
+	for (uint32_t i = 0; i < op->n_in; i++) {
+		const graph_tensor *t = &g->tensors[op->in[i]];
+		if (t->kind == GRAPH_WEIGHT)
+			r->weight_bytes += t->bytes;
+		else
+			r->activation_in_bytes += t->bytes;
+	}
+	for (uint32_t i = 0; i < op->n_out; i++) {
+		r->activation_out_bytes += g->tensors[op->out[i]].bytes;
+		r->elems_out += g->tensors[op->out[i]].elems;
+	}
+	oprow_geom geo;
+	oprow_geometry(g, op, &geo);
+#define X(name) r->name = geo.name;
+	OPROW_GEOMETRY(X)
+#undef X
 	if ((op->type == GRAPH_OP_SOFTMAX || op->type == GRAPH_OP_LAYERNORM ||
 	     op->type == GRAPH_OP_RMSNORM || op->type == GRAPH_OP_CONCAT) && out0 &&
 	    op->a.axis >= 0 && (uint32_t)op->a.axis < out0->rank)

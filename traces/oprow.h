@@ -154,6 +154,19 @@ typedef struct oprow_ctx {
 	isa_clock clk;
 } oprow_ctx;
 
+/* The op's geometry: GEMM dimensions for matmuls, N/C/H/W/kernel/stride/pad/dilation/groups for
+ * convolutions and pooling (backward convs in their forward terms), OPROW_NA where a field does
+ * not apply. One definition for the `--ops` columns and the latency estimator's features. */
+#define OPROW_GEOMETRY(X) X(batch) X(m) X(n) X(k) X(h) X(w) X(c_in) X(c_out) X(h_out) X(w_out) \
+	X(kh) X(kw) X(stride_h) X(stride_w) X(pad_top) X(pad_bottom) X(pad_left) X(pad_right) \
+	X(dilation_h) X(dilation_w) X(groups)
+typedef struct oprow_geom {
+#define X(name) uint64_t name;
+	OPROW_GEOMETRY(X)
+#undef X
+} oprow_geom;
+void oprow_geometry(const graph *g, const graph_op *op, oprow_geom *out /* OUT */);
+
 /* Fill `row` for op `op` (its accumulation `a`, which may hold no instruction). The row borrows
  * strings from ctx, the graph and itself. */
 void oprow_build(oprow *row /* OUT */, const oprow_ctx *ctx, uint32_t op, const oprow_acc *a);
