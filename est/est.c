@@ -27,6 +27,7 @@
 #include "isa/lower.h"
 #include "sim/alloc.h"
 #include "sim/engine.h"
+#include "sim/rungraph.h"
 #include "traces/oprow.h"
 
 const char *const est_feature_names[EST_NX] = {
@@ -235,14 +236,9 @@ int est_data_push(est_data *d, const est_op *o)
 
 int est_simulate(const graph *g, const chip *c, double *total_ns, double *op_end, asim_err *e)
 {
-	isa_program p;
-	isa_program_init(&p);
 	engine_result r;
 	memset(&r, 0, sizeof r);
-	lower_opts lo = {0};
-	int rc = lower_graph(g, c, &lo, &p, e);
-	if (rc == 0)
-		rc = engine_run(c, &p, NULL, &r, e);
+	int rc = rungraph_simulate(g, c, NULL, &r, e);
 	if (rc == 0) {
 		*total_ns = isa_ticks_to_ns(&r.clk, r.end);
 		if (op_end)
@@ -251,7 +247,6 @@ int est_simulate(const graph *g, const chip *c, double *total_ns, double *op_end
 				                                            : NAN;
 	}
 	engine_result_fini(&r);
-	isa_program_fini(&p);
 	return rc;
 }
 

@@ -246,59 +246,67 @@ int isa_check(const isa_program *p, const chip *c, isa_problem *pb)
 	return rc;
 }
 
+int isa_check_inst(const isa_inst *in, size_t i, uint32_t nsems, const chip *c, isa_problem *pb)
+{
+	int rc = isa_validate_inst(in, pb);
+	if (rc) {
+		pb->inst = i;
+		return rc;
+	}
+	if (in->engine == ISA_ENG_DMA && in->queue >= c->dma.engines)
+		return problem(pb, i, ISA_ROLE_ENGINE, ASIM_ERANGE,
+		               "DMA queue %u does not exist: chip '%s' has %u DMA engines per core (q0..q%u)",
+		               in->queue, c->name ? c->name : "?", c->dma.engines,
+		               c->dma.engines ? c->dma.engines - 1 : 0);
+	for (int k = 0; k < 3; k++)
+		if (ap_of(in, k)->mem != ISA_MEM_NONE && (rc = check_region(in, k, c, i, pb)) != 0)
+			return rc;
+	if (in->opcode == ISA_OP_MATMUL) {
+		const isa_ap *st = &in->src[0], *mv = &in->src[1];
+		uint64_t M = isa_ap_free_elems(st), N = isa_ap_free_elems(mv);
+		if (st->nparts > c->pe.rows)
+			return problem(pb, i, ISA_ROLE_SRC0, ASIM_ERANGE,
+			               "contraction depth K=%u exceeds the %u rows of the PE array",
+			               st->nparts, c->pe.rows);
+		if (M > c->pe.cols)
+			return problem(pb, i, ISA_ROLE_SRC0, ASIM_ERANGE,
+			               "stationary M=%llu exceeds the %u columns of the PE array",
+			               (unsigned long long)M, c->pe.cols);
+		if (N > c->pe.max_moving)
+			return problem(pb, i, ISA_ROLE_SRC1, ASIM_ERANGE,
+			               "moving N=%llu exceeds the limit of %u per matmul",
+			               (unsigned long long)N, c->pe.max_moving);
+		for (int k = 1; k <= 2; k++)
+			if (!(c->pe.rate[ap_of(in, k)->dtype] > 0))
+				return problem(pb, i, ap_role[k], ASIM_EUNSUPPORTED,
+				               "the PE array of chip '%s' does not multiply %s",
+				               c->name ? c->name : "?", asim_dtype_names[ap_of(in, k)->dtype]);
+		if (in->dst.dtype != ASIM_DT_FP32 && in->dst.dtype != (uint8_t)c->num.accum)
+			return problem(pb, i, ISA_ROLE_DST, ASIM_EUNSUPPORTED,
+			               "PSUM accumulates in %s, not %s", asim_dtype_names[c->num.accum],
+			               asim_dtype_names[in->dst.dtype]);
+		uint64_t bank = c->psum_bank_bytes;
+		if (bank && in->dst.offset / bank != (isa_ap_extent(&in->dst) - 1) / bank)
+			return problem(pb, i, ISA_ROLE_DST, ASIM_ERANGE,
+			               "the result crosses a PSUM bank boundary (banks of %llu bytes per partition)",
+			               (unsigned long long)bank);
+	}
+	const uint16_t sems[3] = {in->wait_sem[0], in->wait_sem[1], in->signal};
+	const isa_role roles[3] = {ISA_ROLE_WAIT0, ISA_ROLE_WAIT1, ISA_ROLE_SIGNAL};
+	for (int k = 0; k < 3; k++)
+		if (sems[k] != ISA_NO_SEM && sems[k] >= nsems)
+			return problem(pb, i, roles[k], ASIM_EINTERNAL, "semaphore s%u beyond the program's %u",
+			               sems[k], nsems);
+	return ASIM_OK;
+}
+
 static int check_forward(const isa_program *p, const chip *c, isa_problem *pb, uint32_t *total)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const isa_inst *in = &p->insts[i];
-		int rc = isa_validate_inst(in, pb);
-		if (rc) {
-			pb->inst = i;
+		int rc = isa_check_inst(in, i, p->nsems, c, pb);
+		if (rc)
 			return rc;
-		}
-		if (in->engine == ISA_ENG_DMA && in->queue >= c->dma.engines)
-			return problem(pb, i, ISA_ROLE_ENGINE, ASIM_ERANGE,
-			               "DMA queue %u does not exist: chip '%s' has %u DMA engines per core (q0..q%u)",
-			               in->queue, c->name ? c->name : "?", c->dma.engines,
-			               c->dma.engines ? c->dma.engines - 1 : 0);
-		for (int k = 0; k < 3; k++)
-			if (ap_of(in, k)->mem != ISA_MEM_NONE && (rc = check_region(in, k, c, i, pb)) != 0)
-				return rc;
-		if (in->opcode == ISA_OP_MATMUL) {
-			const isa_ap *st = &in->src[0], *mv = &in->src[1];
-			uint64_t M = isa_ap_free_elems(st), N = isa_ap_free_elems(mv);
-			if (st->nparts > c->pe.rows)
-				return problem(pb, i, ISA_ROLE_SRC0, ASIM_ERANGE,
-				               "contraction depth K=%u exceeds the %u rows of the PE array",
-				               st->nparts, c->pe.rows);
-			if (M > c->pe.cols)
-				return problem(pb, i, ISA_ROLE_SRC0, ASIM_ERANGE,
-				               "stationary M=%llu exceeds the %u columns of the PE array",
-				               (unsigned long long)M, c->pe.cols);
-			if (N > c->pe.max_moving)
-				return problem(pb, i, ISA_ROLE_SRC1, ASIM_ERANGE,
-				               "moving N=%llu exceeds the limit of %u per matmul",
-				               (unsigned long long)N, c->pe.max_moving);
-			for (int k = 1; k <= 2; k++)
-				if (!(c->pe.rate[ap_of(in, k)->dtype] > 0))
-					return problem(pb, i, ap_role[k], ASIM_EUNSUPPORTED,
-					               "the PE array of chip '%s' does not multiply %s",
-					               c->name ? c->name : "?", asim_dtype_names[ap_of(in, k)->dtype]);
-			if (in->dst.dtype != ASIM_DT_FP32 && in->dst.dtype != (uint8_t)c->num.accum)
-				return problem(pb, i, ISA_ROLE_DST, ASIM_EUNSUPPORTED,
-				               "PSUM accumulates in %s, not %s", asim_dtype_names[c->num.accum],
-				               asim_dtype_names[in->dst.dtype]);
-			uint64_t bank = c->psum_bank_bytes;
-			if (bank && in->dst.offset / bank != (isa_ap_extent(&in->dst) - 1) / bank)
-				return problem(pb, i, ISA_ROLE_DST, ASIM_ERANGE,
-				               "the result crosses a PSUM bank boundary (banks of %llu bytes per partition)",
-				               (unsigned long long)bank);
-		}
-		const uint16_t sems[3] = {in->wait_sem[0], in->wait_sem[1], in->signal};
-		const isa_role roles[3] = {ISA_ROLE_WAIT0, ISA_ROLE_WAIT1, ISA_ROLE_SIGNAL};
-		for (int k = 0; k < 3; k++)
-			if (sems[k] != ISA_NO_SEM && sems[k] >= p->nsems)
-				return problem(pb, i, roles[k], ASIM_EINTERNAL, "semaphore s%u beyond the program's %u",
-				               sems[k], p->nsems);
 		if (in->signal != ISA_NO_SEM && total[in->signal] < UINT32_MAX)
 			total[in->signal]++;
 	}

@@ -164,5 +164,10 @@ struct chip;
  * never be met (fewer signals in the whole program, not counting those queued behind the wait on
  * its own engine, than the value waited for: a certain deadlock). First problem wins. */
 int isa_check(const isa_program *p, const struct chip *c, isa_problem *pb /* OUT */);
+/* The rules of isa_check that concern one instruction alone (all but the static deadlock rule);
+ * `i` is its index in the program (for pb->inst), nsems the program's semaphore count. For
+ * programs checked as they stream (sim/rungraph.h). */
+int isa_check_inst(const isa_inst *in, size_t i, uint32_t nsems, const struct chip *c,
+                   isa_problem *pb /* OUT */);
 
 #endif

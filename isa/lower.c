@@ -130,6 +130,10 @@ static void lower_push(lower_ctx *L, const isa_inst *in)
 	isa_program *p = L->p;
 	if (L->rc != 0)
 		return;
+	if (L->emit != NULL) {
+		L->rc = L->emit(L->emit_ud, in);
+		return;
+	}
 	if (asim_grow((void **)&p->insts, &p->cap, p->n + 1, sizeof *p->insts) != 0) {
 		L->rc = ASIM_ENOMEM;
 		return;
@@ -495,27 +499,35 @@ static int lower_op(lower_ctx *L, const graph_op *op)
 	return lower_mapping_error(L, "unknown op type %d", (int)op->type);
 }
 
+/* Lower every op in order into L (its program or its emit callback). */
+static int lower_all(lower_ctx *L)
+{
+	const graph *g = L->g;
+	int rc = 0;
+	lower_place(L);
+	for (size_t i = 0; i < g->n_ops && rc == 0; i++) {
+		L->gop = (uint32_t)i;
+		lower_split_queues(L, &g->ops[i]);
+		rc = lower_op(L, &g->ops[i]);
+		/* the op released its buffers (its locals); after a failure they are gone unread */
+		ASIM_ASSERT(rc != 0 || L->nlive == 0);
+		L->nlive = 0;
+		L->op_sbuf = 0;
+		L->op_banks = 0;
+		if (rc == 0)
+			rc = L->rc;
+	}
+	return rc;
+}
+
 int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program *p, asim_err *e)
 {
 	lower_ctx L;
 	(void)o;
 	size_t n0 = p->n;
 	int rc = lower_ctx_init(&L, g, c, p, e);
-	if (rc == 0) {
-		lower_place(&L);
-		for (size_t i = 0; i < g->n_ops && rc == 0; i++) {
-			L.gop = (uint32_t)i;
-			lower_split_queues(&L, &g->ops[i]);
-			rc = lower_op(&L, &g->ops[i]);
-			/* the op released its buffers (its locals); after a failure they are gone unread */
-			ASIM_ASSERT(rc != 0 || L.nlive == 0);
-			L.nlive = 0;
-			L.op_sbuf = 0;
-			L.op_banks = 0;
-			if (rc == 0)
-				rc = L.rc;
-		}
-	}
+	if (rc == 0)
+		rc = lower_all(&L);
 	if (rc == 0) {
 		p->nsems = LOWER_Q_DMA + L.ndma;
 		p->dma_queues = L.ndma;
@@ -533,4 +545,27 @@ int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program 
 	}
 	lower_ctx_fini(&L);
 	return rc;
+}
+
+int lower_graph_emit(const graph *g, const chip *c, const lower_opts *o, lower_emit_fn emit,
+                     void *ud, asim_err *e)
+{
+	lower_ctx L;
+	(void)o;
+	int rc = lower_ctx_init(&L, g, c, NULL, e);
+	if (rc == 0) {
+		L.emit = emit;
+		L.emit_ud = ud;
+		rc = lower_all(&L);
+	}
+	if (rc == ASIM_ENOMEM && e->code == 0)
+		asim_errorf(e, ASIM_ENOMEM, "out of memory while lowering '%s'", g->name ? g->name : "graph");
+	lower_ctx_fini(&L);
+	return rc;
+}
+
+uint32_t lower_semaphores(const chip *c)
+{
+	uint32_t ndma = c->dma.engines < LOWER_MAX_DMA ? c->dma.engines : LOWER_MAX_DMA;
+	return LOWER_Q_DMA + ndma;
 }

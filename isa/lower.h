@@ -26,6 +26,15 @@ typedef struct lower_opts {
 int lower_graph(const graph *g, const chip *c, const lower_opts *o, isa_program *p /* IN/OUT */,
                 asim_err *e);
 
+/* The same lowering, handing each instruction to `emit` in program order instead of storing it
+ * (sim/rungraph.c streams programs this way). `emit` returns 0, or a nonzero code that stops the
+ * lowering and is returned. The program's semaphores are lower_semaphores(c), one per queue; its
+ * instructions name DMA queues below c->dma.engines. */
+typedef int (*lower_emit_fn)(void *ud, const isa_inst *in);
+int lower_graph_emit(const graph *g, const chip *c, const lower_opts *o, lower_emit_fn emit,
+                     void *ud, asim_err *e);
+uint32_t lower_semaphores(const chip *c);
+
 /* HBM placement (the same for every chip): addr[t] (n_tensors entries, caller-allocated) receives
  * the byte address of tensor t -- each tensor at its own 512-byte-aligned address in declaration
  * order, a reshape's output aliasing its input. Returns the bytes used. Convolution filters are

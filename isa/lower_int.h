@@ -59,7 +59,9 @@ typedef struct lower_buf {
 typedef struct lower_ctx {
 	const graph *g;                /* borrowed */
 	const chip *c;                 /* borrowed */
-	isa_program *p;                /* borrowed, being filled */
+	isa_program *p;                /* borrowed, being filled (NULL when emitting) */
+	lower_emit_fn emit;            /* when set: every instruction goes here instead of p */
+	void *emit_ud;
 	asim_err *e;
 	int rc;                        /* sticky: first failure (ENOMEM) of an emission */
 	uint32_t gop;                  /* the op being lowered */

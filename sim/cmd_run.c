@@ -1,9 +1,9 @@
 /*
  * cmd_run.c -- `accelsim run`: simulate a graph or an assembly program on a chip (docs/run.md).
  *
- *     GRAPH.yaml ─ graph_load_file ─ lower_graph ─┐
- *                                                  ├─ engine_run ─ summary (stdout, --summary JSON)
- *     PROGRAM.s / .bin ─ asm_parse / asm_decode ───┘
+ *     GRAPH.yaml ─ graph_load_file ─ rungraph (lower; stream if large) ─┐
+ *                                                                      ├─ engine ─ summary (stdout,
+ *     PROGRAM.s / .bin ─ asm_parse / asm_decode ─────────────── engine_run ┘   --summary JSON), traces
  *
  * The chip is --chip (a shipped name or a YAML file) or the built-in default (trn1). The program
  * runs on core 0; the chip's other cores idle.
@@ -25,6 +25,7 @@
 #include "sim/functional.h"
 #include "sim/graph.h"
 #include "sim/report.h"
+#include "sim/rungraph.h"
 #include "traces/outfile.h"
 #include "traces/tracer.h"
 
@@ -105,6 +106,11 @@ typedef struct run_func {
 	func_vals fv, ref;
 	int check_ref;
 } run_func;
+
+static void scan_tracer(void *ud, const isa_inst *in)
+{
+	tracer_scan(ud, in);
+}
 
 static int run_functional(run_func *F, const graph *g, const chip *c, const isa_program *p,
                           uint64_t seed, const char *inputs, const char *outputs, int raw_bits,
@@ -267,6 +273,7 @@ int cmd_run(int argc, char **argv)
 	graph g;
 	memset(&g, 0, sizeof g);
 	tracer *tr = NULL;
+	rungraph *rg = NULL;
 	int unfit = 0;
 	run_func F;
 	memset(&F, 0, sizeof F);
@@ -297,8 +304,6 @@ int cmd_run(int argc, char **argv)
 		memcpy(hash, g.hash, sizeof hash);
 		if (functional && (rc = func_check_graph(&g, &e)) != 0)
 			goto done;
-		lower_opts lo = {0};
-		rc = lower_graph(&g, &c, &lo, &p, &e);
 	}
 	if (rc)
 		goto done;
@@ -311,17 +316,32 @@ int cmd_run(int argc, char **argv)
 		                 "writes), not a program");
 		goto done;
 	}
-	if (functional && (rc = run_functional(&F, &g, &c, &p, have_seed ? seed : c.num.seed, inputs,
-	                                       outputs, raw_bits, &e)) != 0)
-		goto done;
 	to.version = PACKAGE_VERSION;
 	to.input_name = have_graph ? g.name : in;
 	to.input_hash = hash;
-	if ((rc = tracer_new(&tr, &c, &p, have_graph ? &g : NULL, &to, &e)) != 0)
+	if (have_graph) {
+		/* lower once, the tracer seeing every instruction; large programs then stream */
+		if ((rc = tracer_open(&tr, &c, &g, 0, &to, &e)) != 0)
+			goto done;
+		rungraph_opts ro;
+		memset(&ro, 0, sizeof ro);
+		ro.resident_max = functional ? UINT64_MAX : 0;   /* functional mode reads the program */
+		ro.scan = scan_tracer;
+		ro.scan_ud = tr;
+		lower_opts lo = {0};
+		if ((rc = rungraph_prepare(&rg, &g, &c, &lo, &ro, &e)) != 0 || (rc = tracer_start(tr, &e)) != 0)
+			goto done;
+		if (functional && (rc = run_functional(&F, &g, &c, rungraph_program(rg),
+		                                       have_seed ? seed : c.num.seed, inputs, outputs,
+		                                       raw_bits, &e)) != 0)
+			goto done;
+	} else if ((rc = tracer_new(&tr, &c, &p, NULL, &to, &e)) != 0) {
 		goto done;
+	}
 	{
 		event_sink sink = tracer_sink(tr);
-		if ((rc = engine_run(&c, &p, &sink, &r, &e)) != 0)
+		rc = have_graph ? rungraph_run(rg, &sink, &r, &e) : engine_run(&c, &p, &sink, &r, &e);
+		if (rc)
 			goto done;
 	}
 	if ((rc = tracer_finish(tr, &r, &e)) != 0)
@@ -367,6 +387,7 @@ done:
 		rc = 3;
 done_usage:
 	tracer_free(tr);
+	rungraph_free(rg);
 	func_vals_fini(&F.fv);
 	func_vals_fini(&F.ref);
 	asim_free(buf);

@@ -1,10 +1,16 @@
 /*
  * engine.c -- discrete-event execution of a program (see engine.h, docs/timing-model.md).
  *
+ * The program arrives in pieces (engine_source): the engine asks for the next piece only when a
+ * queue that still has instructions to run has none in hand, so it holds a window of the program,
+ * not all of it; a piece goes back to its source once every instruction in it has completed.
+ * A source may also hand whole queues up front ("side" queues, for queues used so rarely that
+ * waiting for their next instruction in the pieces would pull much of the program in).
+ *
  * State per queue (PE, ACT, VEC, DMA q0..):
  *
- *     insts:  order[qstart[q] .. qstart[q+1])  the program indices of its instructions, in order
- *     head    the next one to start
+ *     pending a FIFO ring of its instructions taken from pieces, not yet started (or its side
+ *             array); the first is the head, the next one to start
  *     state   FREE     nothing holds the queue; the head is tried at once
  *             BLOCKED  the head waits for a semaphore (linked into that semaphore's waiter list)
  *             HELD     an instruction occupies the queue until an EV_READY event (PE/ACT/VEC), or
@@ -68,20 +74,41 @@ typedef struct hev {
 #define HEV_Q(k) ((uint32_t)((k) & 0x1ffu))
 #define HEV_KIND(k) ((uint32_t)(((k) >> 9) & 3u))
 
+#define NO_PIECE UINT32_MAX
+
+/* An instruction handed to a queue, not yet started. */
+typedef struct pend {
+	const isa_inst *in;        /* in its piece (or the queue's side array) */
+	uint64_t idx;              /* position in the program */
+	uint32_t piece;            /* sequence number of its piece, NO_PIECE for side queues */
+} pend;
+
 typedef struct flight {
+	const isa_inst *in;
 	uint64_t idx;
+	uint32_t piece;
 	uint64_t head, ready, start, end, occupy, cycles;
 	uint64_t macs, flops;
 	uint32_t stall_q;
 	uint16_t stall_sem;
 	uint8_t cause;
+	uint8_t has_rel;
+	isa_inst rel;              /* with a sink: a copy of the instruction that released its last wait */
 } flight;
 
-#define NO_INST UINT32_MAX
+/* A piece of the program, from the source, held until all its instructions have completed. */
+typedef struct piece {
+	const isa_inst *insts;
+	uint64_t live;             /* its instructions not yet completed */
+} piece;
 
 typedef struct queue {
-	uint32_t head;             /* program index of the next instruction to start, or NO_INST */
-	uint32_t tail;             /* setup: the last instruction linked */
+	pend *pq;                  /* ring of pending instructions (pieces' queues) */
+	size_t pcap, phead, pcount;
+	const isa_inst *side;      /* side queue: all its instructions, and their positions */
+	const uint64_t *side_idx;
+	uint64_t side_pos;
+	uint64_t left;             /* instructions not yet started */
 	int state;
 	uint64_t head_t;           /* when the head became the head */
 	uint64_t ready_t;          /* when the queue became free for the head */
@@ -91,6 +118,7 @@ typedef struct queue {
 	uint8_t cause;             /* why the head waited (last wake-up) */
 	uint16_t cause_sem;
 	uint32_t cause_q;
+	const isa_inst *cause_inst;  /* the instruction whose completion woke it (valid until issue) */
 	flight *ring;
 	size_t rcap, rhead, rcount;
 	/* DMA */
@@ -105,13 +133,18 @@ typedef struct queue {
 
 typedef struct sim {
 	const chip *c;
-	const isa_program *p;
+	const engine_source *src;
 	const event_sink *sink;
+	asim_err *e;
 	engine_result *r;
 	isa_clock clk;
 	uint32_t nq;
 	queue *qs;
-	uint32_t *next;            /* next[i]: the next instruction of i's queue, or NO_INST */
+	piece *pieces;             /* ring by sequence number: [pfirst, pnext) held */
+	size_t pcap;
+	uint32_t pfirst, pnext;
+	uint64_t pulled;           /* instructions received from the source */
+	uint64_t window, window_peak;   /* instructions held in pieces (not yet given back) */
 	uint8_t esz[256];          /* element size of each dtype code (0 for unknown codes) */
 	uint32_t *inpool;          /* DMA queues in their data phase, by increasing qindex */
 	uint32_t npool;
@@ -130,7 +163,8 @@ typedef struct sim {
 	uint64_t sbuf_ext, psum_ext;
 	uint32_t sbuf_parts, psum_parts;
 	uint64_t remaining;
-	const isa_inst *pe_prev;   /* the last matmul issued on the PE array (serial folds) */
+	isa_inst pe_prev_inst;     /* a copy of the last matmul issued on the PE array (serial folds) */
+	const isa_inst *pe_prev;   /* &pe_prev_inst once there is one */
 	uint64_t pe_prev_free;     /* when it released the array */
 	int rc;
 } sim;
@@ -212,6 +246,122 @@ static flight *ring_push(queue *q)
 	flight *f = &q->ring[(q->rhead + q->rcount) & (q->rcap - 1)];
 	q->rcount++;
 	return f;
+}
+
+/* ---- the program's pieces and the queues' pending instructions ---------------------------- */
+
+static int grow_ring(void **ring, size_t *cap, size_t first, size_t count, size_t elem)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	char *nr = asim_reallocarray(NULL, ncap, elem);
+	if (nr == NULL)
+		return ASIM_ENOMEM;
+	for (size_t i = 0; i < count; i++)   /* entries keep their position modulo the new size */
+		memcpy(nr + ((first + i) & (ncap - 1)) * elem,
+		       (char *)*ring + ((first + i) & (*cap - 1)) * elem, elem);
+	asim_free(*ring);
+	*ring = nr;
+	*cap = ncap;
+	return ASIM_OK;
+}
+
+/* Give back the oldest pieces whose instructions have all completed. */
+static void release_pieces(sim *s)
+{
+	while (s->pfirst != s->pnext) {
+		piece *pc = &s->pieces[s->pfirst & (s->pcap - 1)];
+		if (pc->live > 0)
+			break;
+		if (s->src->release)
+			s->src->release(s->src->ud, pc->insts);
+		s->pfirst++;
+	}
+}
+
+static int pull_failed(sim *s, const char *what)
+{
+	const char *src = s->src->source ? s->src->source : "program";
+	return asim_errorf(s->e, ASIM_EINTERNAL, "%s: %s after %" PRIu64 " instructions", src, what,
+	                   s->pulled);
+}
+
+/* Take the next piece from the source and hand its instructions to their queues. */
+static int pull(sim *s)
+{
+	const engine_source *src = s->src;
+	const isa_inst *v = NULL;
+	size_t n = 0;
+	int rc = src->next(src->ud, &v, &n, s->e);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return pull_failed(s, "the program ended early");
+	if (s->pnext - s->pfirst == s->pcap
+	    && grow_ring((void **)&s->pieces, &s->pcap, s->pfirst, s->pnext - s->pfirst, sizeof *s->pieces))
+		return ASIM_ENOMEM;
+	uint32_t seq = s->pnext++;
+	piece *pc = &s->pieces[seq & (s->pcap - 1)];
+	pc->insts = v;
+	pc->live = 0;
+	for (size_t i = 0; i < n; i++) {
+		const isa_inst *in = &v[i];
+		uint64_t idx = s->pulled + i;
+		uint32_t qi = in->engine < ISA_ENG_DMA ? in->engine : 3u + in->queue;
+		if (qi >= s->nq || (in->gop != ISA_NO_GOP && in->gop >= s->r->n_gops))
+			return pull_failed(s, "an instruction outside the queues or graph ops announced");
+		queue *q = &s->qs[qi];
+		if (q->side)
+			continue;   /* handed up front */
+		if (q->pcount == q->pcap
+		    && grow_ring((void **)&q->pq, &q->pcap, q->phead, q->pcount, sizeof *q->pq))
+			return ASIM_ENOMEM;
+		pend *d = &q->pq[(q->phead + q->pcount++) & (q->pcap - 1)];
+		d->in = in;
+		d->idx = idx;
+		d->piece = seq;
+		pc->live++;
+	}
+	s->pulled += n;
+	s->window += pc->live;
+	if (s->window > s->window_peak)
+		s->window_peak = s->window;
+	release_pieces(s);
+	return ASIM_OK;
+}
+
+/* The next instruction of queue qi into *h (h->in NULL when the queue has run them all), pulling
+ * pieces until it arrives. */
+static int peek(sim *s, uint32_t qi, pend *h)
+{
+	queue *q = &s->qs[qi];
+	if (q->left == 0) {
+		h->in = NULL;
+		return ASIM_OK;
+	}
+	if (q->side) {
+		h->in = &q->side[q->side_pos];
+		h->idx = q->side_idx[q->side_pos];
+		h->piece = NO_PIECE;
+		return ASIM_OK;
+	}
+	while (q->pcount == 0) {
+		int rc = pull(s);
+		if (rc)
+			return rc;
+	}
+	*h = q->pq[q->phead];
+	return ASIM_OK;
+}
+
+static void pop_head(queue *q)
+{
+	q->left--;
+	if (q->side) {
+		q->side_pos++;
+	} else {
+		q->phead = (q->phead + 1) & (q->pcap - 1);
+		q->pcount--;
+	}
 }
 
 /* ---- HBM pool --------------------------------------------------------------------------- */
@@ -367,12 +517,15 @@ static inline void account_memory(sim *s, const isa_inst *in)
 static int try_issue(sim *s, uint32_t qi, uint64_t now)
 {
 	queue *q = &s->qs[qi];
-	if (q->state == QS_HELD || q->head == NO_INST)
+	if (q->state == QS_HELD)
 		return ASIM_OK;
+	pend h;
+	int rc = peek(s, qi, &h);
+	if (rc || h.in == NULL)
+		return rc;
 	if (q->state == QS_FREE)
 		q->ready_t = now;
-	uint32_t idx = q->head;
-	const isa_inst *in = &s->p->insts[idx];
+	const isa_inst *in = h.in;
 	for (int k = 0; k < 2; k++) {
 		uint16_t w = in->wait_sem[k];
 		if (w != ISA_NO_SEM && s->sem[w] < in->wait_val[k]) {
@@ -391,13 +544,19 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 		if (s->pe_prev != NULL && now == s->pe_prev_free
 		    && isa_matmul_continues(s->c, s->pe_prev, in))
 			isa_time_matmul_continue(s->c, &s->clk, in, &cost);
-		s->pe_prev = in;
+		if (s->c->pe.mode == CHIP_PE_SERIAL_FOLDS) {   /* only serial folds look back */
+			s->pe_prev_inst = *in;
+			s->pe_prev = &s->pe_prev_inst;
+		}
 		s->pe_prev_free = now + cost.occupy;
 	}
 	flight *f = ring_push(q);
 	if (f == NULL)
 		return ASIM_ENOMEM;
-	f->idx = idx;
+	f->in = in;
+	f->idx = h.idx;
+	f->piece = h.piece;
+	f->has_rel = 0;
 	f->head = q->head_t;
 	f->ready = q->ready_t;
 	f->start = now;
@@ -409,13 +568,18 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 		f->cause = q->cause;
 		f->stall_sem = q->cause_sem;
 		f->stall_q = q->cause_q;
+		if (s->sink && s->sink->inst && q->cause_inst) {   /* its piece may go before f ends */
+			f->rel = *q->cause_inst;
+			f->has_rel = 1;
+		}
 	} else {
 		f->cause = EVENT_STALL_NONE;
 		f->stall_sem = ISA_NO_SEM;
 		f->stall_q = 0;
 	}
 	q->cause = EVENT_STALL_NONE;
-	q->head = s->next[idx];
+	q->cause_inst = NULL;
+	pop_head(q);
 	q->head_t = now;
 	q->state = QS_HELD;
 	account_memory(s, in);
@@ -441,13 +605,13 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 		return ASIM_OK;
 	}
 	f->end = now + cost.latency;
-	int rc = hpush(s, f->end, qi, EV_DONE);
+	rc = hpush(s, f->end, qi, EV_DONE);
 	if (rc == ASIM_OK)
 		rc = hpush(s, now + cost.occupy, qi, EV_READY);
 	return rc;
 }
 
-static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, uint64_t now)
+static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, const isa_inst *from, uint64_t now)
 {
 	if (s->sem[sm] < UINT32_MAX)
 		s->sem[sm]++;
@@ -462,6 +626,7 @@ static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, uint64_t now)
 			q->cause = from_q >= 3 ? EVENT_STALL_DMA : EVENT_STALL_SEM;
 			q->cause_sem = sm;
 			q->cause_q = from_q;
+			q->cause_inst = from;
 			int rc = try_issue(s, (uint32_t)w, now);
 			if (rc)
 				return rc;
@@ -478,6 +643,8 @@ static int emit(sim *s, const flight *f, const isa_inst *in, uint32_t qi, uint64
 {
 	event_inst ev;
 	memset(&ev, 0, sizeof ev);
+	ev.inst = in;
+	ev.releaser = f->has_rel ? &f->rel : NULL;
 	ev.index = f->idx;
 	ev.opcode = in->opcode;
 	ev.engine = in->engine;
@@ -521,7 +688,8 @@ static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 	q->rcount--;
 	if (qi >= 3)
 		f->end = now;
-	const isa_inst *in = &s->p->insts[f->idx];
+	const isa_inst *in = f->in;
+	uint32_t fpiece = f->piece;   /* f's slot may be reused once other queues issue */
 	uint32_t gop = in->gop;
 	uint16_t sig = in->signal;
 	engine_result *r = s->r;
@@ -557,9 +725,15 @@ static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 			return rc;
 	}
 	if (sig != ISA_NO_SEM) {
-		int rc = signal_sem(s, sig, qi, now);
+		int rc = signal_sem(s, sig, qi, in, now);
 		if (rc)
 			return rc;
+	}
+	if (fpiece != NO_PIECE) {   /* after the last use of `in` */
+		piece *pc = &s->pieces[fpiece & (s->pcap - 1)];
+		s->window--;
+		if (--pc->live == 0 && fpiece == s->pfirst)
+			release_pieces(s);
 	}
 	if (release) {
 		q->state = QS_FREE;
@@ -574,24 +748,26 @@ static int report_deadlock(sim *s, uint64_t now, asim_err *e)
 {
 	char msg[ASIM_ERR_MSG_MAX];
 	size_t len = 0;
-	const char *src = s->p->source ? s->p->source : "program";
+	const char *src = s->src->source ? s->src->source : "program";
 	uint32_t first_line = 0;
 	len += (size_t)snprintf(msg + len, sizeof msg - len, "deadlock at %.3f ns: no queue can progress;",
 	                        isa_ticks_to_ns(&s->clk, now));
 	for (uint32_t qi = 0; qi < s->nq && len < sizeof msg; qi++) {
 		queue *q = &s->qs[qi];
-		if (q->head == NO_INST)
+		if (q->state != QS_BLOCKED)
 			continue;
-		const isa_inst *in = &s->p->insts[q->head];
+		pend h;
+		if (peek(s, qi, &h) != ASIM_OK || h.in == NULL)   /* a blocked queue has its head */
+			continue;
+		const isa_inst *in = h.in;
 		char name[16];
 		engine_queue_name(qi, name, sizeof name);
 		if (first_line == 0)
 			first_line = in->line;
-		if (q->state == QS_BLOCKED)
-			len += (size_t)snprintf(msg + len, sizeof msg - len,
-			                        " %s blocked at instruction %" PRIu32 " (%s, line %u) waiting for s%u >= %u (s%u = %u);",
-			                        name, q->head, isa_opcode_names[in->opcode], in->line,
-			                        q->wsem, q->wval, q->wsem, s->sem[q->wsem]);
+		len += (size_t)snprintf(msg + len, sizeof msg - len,
+		                        " %s blocked at instruction %" PRIu64 " (%s, line %u) waiting for s%u >= %u (s%u = %u);",
+		                        name, h.idx, isa_opcode_names[in->opcode], in->line,
+		                        q->wsem, q->wval, q->wsem, s->sem[q->wsem]);
 	}
 	if (len >= sizeof msg)
 		len = sizeof msg - 1;
@@ -615,10 +791,17 @@ static size_t pow2_at_least(size_t n)
 static void sim_free(sim *s)
 {
 	if (s->qs)
-		for (uint32_t i = 0; i < s->nq; i++)
+		for (uint32_t i = 0; i < s->nq; i++) {
 			asim_free(s->qs[i].ring);
+			asim_free(s->qs[i].pq);
+		}
+	if (s->pieces) {   /* whatever is still held goes back, oldest first */
+		for (; s->pfirst != s->pnext; s->pfirst++)
+			if (s->src->release)
+				s->src->release(s->src->ud, s->pieces[s->pfirst & (s->pcap - 1)].insts);
+		asim_free(s->pieces);
+	}
 	asim_free(s->qs);
-	asim_free(s->next);
 	asim_free(s->inpool);
 	asim_free(s->sem);
 	asim_free(s->sem_last_q);
@@ -636,15 +819,15 @@ void engine_result_fini(engine_result *r)
 
 static int setup(sim *s, asim_err *e)
 {
-	const isa_program *p = s->p;
+	const engine_source *src = s->src;
 	const chip *c = s->c;
 	engine_result *r = s->r;
 	s->nq = 3u + c->dma.engines;
-	if (p->n > UINT32_MAX - 1)
-		return asim_errorf(e, ASIM_ERANGE, "a program of more than 2^32 - 1 instructions");
-	size_t nsem = p->nsems ? p->nsems : 1;
+	size_t nsem = src->nsems ? src->nsems : 1;
+	if (src->n_gops > (1u << 24))
+		return asim_errorf(e, ASIM_ERANGE, "%s: graph-op index %u is too large (limit 2^24)",
+		                   src->source ? src->source : "program", src->n_gops - 1);
 	s->qs = asim_calloc(s->nq, sizeof *s->qs);
-	s->next = asim_malloc((p->n ? p->n : 1) * sizeof *s->next);
 	s->sem = asim_calloc(nsem, sizeof *s->sem);
 	s->sem_last_q = asim_calloc(nsem, sizeof *s->sem_last_q);
 	s->waiters = asim_calloc(nsem, sizeof *s->waiters);
@@ -652,81 +835,65 @@ static int setup(sim *s, asim_err *e)
 	s->inpool = asim_calloc(s->nq, sizeof *s->inpool);
 	s->hcap = 4u * s->nq + c->pe.fill_cycles + c->pe.drain_cycles + 64;
 	s->heap = asim_calloc(s->hcap, sizeof *s->heap);
-	if (!s->qs || !s->next || !s->sem || !s->sem_last_q || !s->waiters || !s->pool || !s->inpool
-	    || !s->heap)
+	s->pcap = 64;
+	s->pieces = asim_calloc(s->pcap, sizeof *s->pieces);
+	r->q = asim_calloc(s->nq, sizeof *r->q);
+	r->gops = asim_calloc(src->n_gops ? src->n_gops : 1, sizeof *r->gops);
+	if (!s->qs || !s->sem || !s->sem_last_q || !s->waiters || !s->pool || !s->inpool || !s->heap
+	    || !s->pieces || !r->q || !r->gops)
 		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
+	uint64_t total = 0;
 	for (uint32_t qi = 0; qi < s->nq; qi++) {
 		queue *q = &s->qs[qi];
-		q->head = q->tail = NO_INST;
 		q->next_waiter = -1;
 		q->rcap = qi == 0 ? pow2_at_least((size_t)c->pe.fill_cycles + c->pe.drain_cycles + 4) : 4;
 		q->ring = asim_calloc(q->rcap, sizeof *q->ring);
-		if (q->ring == NULL)
+		q->pcap = 1024;
+		q->pq = asim_malloc(q->pcap * sizeof *q->pq);
+		if (q->ring == NULL || q->pq == NULL)
 			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
+		q->left = src->qcount[qi];
+		if (src->side && src->side[qi]) {
+			q->side = src->side[qi];
+			q->side_idx = src->side_idx[qi];
+		}
+		total += q->left;
 	}
-	/* one pass: link each queue's instructions in program order; the largest graph op */
-	uint32_t ngops = 0;
-	uint32_t *next = s->next;
-	for (size_t i = 0; i < p->n; i++) {
-		const isa_inst *in = &p->insts[i];
-		if (in->gop != ISA_NO_GOP && in->gop + 1 > ngops)
-			ngops = in->gop + 1;
-		uint32_t qi = in->engine < ISA_ENG_DMA ? in->engine : 3u + in->queue;
-		ASIM_ASSERT(qi == isa_queue_index(in) && qi < s->nq);   /* isa_check has run */
-		queue *q = &s->qs[qi];
-		if (q->tail == NO_INST)
-			q->head = (uint32_t)i;
-		else
-			next[q->tail] = (uint32_t)i;
-		q->tail = (uint32_t)i;
-		next[i] = NO_INST;
-	}
-	if (ngops > (1u << 24))
-		return asim_errorf(e, ASIM_ERANGE, "%s: graph-op index %u is too large (limit 2^24)",
-		                   p->source ? p->source : "program", ngops - 1);
-	r->q = asim_calloc(s->nq, sizeof *r->q);
-	r->gops = asim_calloc(ngops ? ngops : 1, sizeof *r->gops);
-	if (!r->q || !r->gops)
-		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
+	if (total != src->n_insts)
+		return asim_errorf(e, ASIM_EINTERNAL, "%s: the queues' counts do not add up to the program",
+		                   src->source ? src->source : "program");
 	r->n_queues = s->nq;
-	r->n_gops = ngops;
-	r->n_insts = p->n;
+	r->n_gops = src->n_gops;
+	r->n_insts = src->n_insts;
 	for (size_t i = 0; i < nsem; i++)
 		s->waiters[i] = -1;
 	for (int t = 0; t < 256; t++)
 		s->esz[t] = (uint8_t)asim_dtype_bytes((asim_dtype)t);
 	s->hbm_rate = c->hbm.bandwidth_gb_per_s * 1e9 / s->clk.tick_hz;
-	s->remaining = p->n;
+	s->remaining = src->n_insts;
 	return ASIM_OK;
 }
 
-int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engine_result *r,
-               asim_err *e)
+int engine_run_source(const chip *c, const engine_source *src, const event_sink *sink,
+                      engine_result *r, engine_stats *st, asim_err *e)
 {
 	memset(r, 0, sizeof *r);
-	isa_problem pb;
-	int rc = isa_check(p, c, &pb);
-	if (rc) {
-		uint32_t line = pb.inst < p->n ? p->insts[pb.inst].line : 0;
-		const char *src = p->source ? p->source : "program";
-		if (line)
-			return asim_error_at(e, rc, src, line, 1, "%s", pb.msg);
-		return asim_errorf(e, rc, "%s: instruction %zu: %s", src, pb.inst, pb.msg);
-	}
 	sim s;
 	memset(&s, 0, sizeof s);
 	s.dma_next_t = UINT64_MAX;
 	s.c = c;
-	s.p = p;
+	s.src = src;
 	s.sink = sink;
 	s.r = r;
+	s.e = e;
+	int rc;
 	if ((rc = isa_clock_derive(c, &s.clk, e)) != 0)
 		return rc;
 	r->clk = s.clk;
 	if ((rc = setup(&s, e)) != 0)
 		goto fail;
 	if (sink && sink->begin) {
-		event_info info = {s.clk.tick_hz, s.clk.exact, s.nq, p->n};
+		event_info info = {s.clk.tick_hz, s.clk.exact, s.nq, src->n_insts};
 		if ((rc = sink->begin(sink->ud, &info)) != 0) {
 			asim_errorf(e, rc, "event sink failed to start");
 			goto fail;
@@ -781,10 +948,72 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 		asim_errorf(e, rc, "event sink failed to finish");
 		goto fail;
 	}
+	if (st) {
+		st->pieces = s.pnext;
+		st->window_peak = s.window_peak;
+	}
 	sim_free(&s);
 	return ASIM_OK;
 fail:
 	sim_free(&s);
 	engine_result_fini(r);
+	return rc;
+}
+
+/* ---- a program in memory as a source ------------------------------------------------------ */
+
+#define ENGINE_SLICE 65536         /* instructions per piece of a program in memory */
+
+typedef struct mem_source {
+	const isa_program *p;
+	size_t at;
+} mem_source;
+
+static int mem_next(void *ud, const isa_inst **insts, size_t *n, asim_err *e)
+{
+	mem_source *m = ud;
+	(void)e;
+	size_t k = m->p->n - m->at < ENGINE_SLICE ? m->p->n - m->at : ENGINE_SLICE;
+	*insts = m->p->insts + m->at;
+	*n = k;
+	m->at += k;
+	return ASIM_OK;
+}
+
+int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engine_result *r,
+               asim_err *e)
+{
+	memset(r, 0, sizeof *r);
+	isa_problem pb;
+	int rc = isa_check(p, c, &pb);
+	if (rc) {
+		uint32_t line = pb.inst < p->n ? p->insts[pb.inst].line : 0;
+		const char *src = p->source ? p->source : "program";
+		if (line)
+			return asim_error_at(e, rc, src, line, 1, "%s", pb.msg);
+		return asim_errorf(e, rc, "%s: instruction %zu: %s", src, pb.inst, pb.msg);
+	}
+	return engine_run_trusted(c, p, sink, r, e);
+}
+
+int engine_run_trusted(const chip *c, const isa_program *p, const event_sink *sink,
+                       engine_result *r, asim_err *e)
+{
+	int rc;
+	uint32_t nq = 3u + c->dma.engines;
+	uint64_t *qcount = asim_calloc(nq, sizeof *qcount);
+	if (qcount == NULL)
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
+	uint32_t ngops = 0;
+	for (size_t i = 0; i < p->n; i++) {   /* isa_check has vetted the queues */
+		const isa_inst *in = &p->insts[i];
+		if (in->gop != ISA_NO_GOP && in->gop + 1 > ngops)
+			ngops = in->gop + 1;
+		qcount[in->engine < ISA_ENG_DMA ? in->engine : 3u + in->queue]++;
+	}
+	mem_source m = {p, 0};
+	engine_source src = {mem_next, NULL, &m, p->source, p->n, p->nsems, ngops, qcount, NULL, NULL};
+	rc = engine_run_source(c, &src, sink, r, NULL, e);
+	asim_free(qcount);
 	return rc;
 }

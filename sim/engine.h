@@ -61,12 +61,57 @@ typedef struct engine_result {
 	uint32_t n_gops;
 } engine_result;
 
+/*
+ * A program delivered in pieces, in program order (sim/rungraph.c streams the lowering this way,
+ * so that a run holds a window of its program, not all of it). The engine asks for a piece only
+ * when a queue that still has instructions to run has none in hand; it gives pieces back, oldest
+ * first, once every instruction in them has completed (and all remaining ones when it stops).
+ * Everything but the pieces is known up front: the instruction count of each queue, so that a
+ * queue that has run them all never makes the engine read ahead.
+ */
+typedef struct engine_source {
+	/* The next piece: *n >= 1 instructions at *insts, valid until given back. Returns ASIM_OK or
+	 * an error code (with *e set). */
+	int (*next)(void *ud, const isa_inst **insts, size_t *n, asim_err *e);
+	void (*release)(void *ud, const isa_inst *insts);   /* may be NULL */
+	void *ud;
+	const char *source;        /* names the program in messages */
+	uint64_t n_insts;          /* in all */
+	uint32_t nsems;            /* semaphores 0 .. nsems-1 */
+	uint32_t n_gops;           /* every gop is < n_gops or ISA_NO_GOP */
+	const uint64_t *qcount;    /* instructions per queue (engine.h's qindex), 3 + dma.engines */
+	/* Side queues (may be NULL): side[q] != NULL holds all qcount[q] instructions of queue q, at
+	 * program positions side_idx[q][k]; the pieces still carry them (they are skipped there).
+	 * For queues used so rarely that reading ahead to their next instruction would pull in much
+	 * of the program. */
+	const isa_inst *const *side;
+	const uint64_t *const *side_idx;
+} engine_source;
+
+typedef struct engine_stats {
+	uint64_t pieces;           /* pieces taken from the source */
+	uint64_t window_peak;      /* most instructions held in pieces at once */
+} engine_stats;
+
+/* Run a source's program on core 0 of `c`; `st` (may be NULL) receives the window statistics.
+ * The same results, events and errors as engine_run on the whole program, except that nothing
+ * is checked before the run (isa_check is the source's business; a deadlock is still found and
+ * reported when it happens). */
+int engine_run_source(const chip *c, const engine_source *src, const event_sink *sink,
+                      engine_result *r /* OUT */, engine_stats *st /* OUT, may be NULL */,
+                      asim_err *e);
+
 /* Run `p` on core 0 of `c`. The program is first checked against the chip (isa_check): a problem
  * is reported as "source:line: message". A deadlock at run time (no queue can progress, some
  * instructions remain) is ASIM_EDEADLOCK naming every blocked instruction. `sink` may be NULL.
  * On success *r holds the statistics (engine_result_fini frees them); on failure *r is empty. */
 int engine_run(const chip *c, const isa_program *p, const event_sink *sink,
                engine_result *r /* OUT */, asim_err *e);
+/* engine_run without the isa_check: for programs checked as they were made (sim/rungraph.c checks
+ * each lowered instruction with isa_check_inst; lowered programs meet the static deadlock rule by
+ * construction, isa/lower_int.h). A malformed program is undefined behaviour here. */
+int engine_run_trusted(const chip *c, const isa_program *p, const event_sink *sink,
+                       engine_result *r /* OUT */, asim_err *e);
 void engine_result_fini(engine_result *r);
 
 /* "pe", "act", "vec", "q0", "q1", …  into buf (>= 16 bytes); returns buf. */

@@ -38,6 +38,7 @@ typedef struct flight {
 	uint32_t stall_q;
 	uint16_t stall_sem;
 	uint8_t cause;
+	const isa_inst *rel;       /* the signaller that met its last wait, or NULL */
 } flight;
 
 #define REF_PF_MAX 64              /* >= the largest dma.descriptors_in_flight (sim/chip.c) */
@@ -53,6 +54,7 @@ typedef struct queue {
 	uint8_t cause;             /* why the head waited (last wake-up) */
 	uint16_t cause_sem;
 	uint32_t cause_q;
+	const isa_inst *cause_inst;  /* the signaller that woke it */
 	flight *ring;
 	size_t rcap, rhead, rcount;
 	/* DMA */
@@ -312,12 +314,15 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 	f->stall_sem = ISA_NO_SEM;
 	f->stall_q = 0;
 	f->cause = EVENT_STALL_NONE;
+	f->rel = NULL;
 	if (now > q->ready_t) {
 		f->cause = q->cause;
 		f->stall_sem = q->cause_sem;
 		f->stall_q = q->cause_q;
+		f->rel = q->cause_inst;
 	}
 	q->cause = EVENT_STALL_NONE;
+	q->cause_inst = NULL;
 	q->head++;
 	q->head_t = now;
 	q->state = QS_HELD;
@@ -352,7 +357,7 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 	return rc;
 }
 
-static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, uint64_t now)
+static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, const isa_inst *from, uint64_t now)
 {
 	if (s->sem[sm] < UINT32_MAX)
 		s->sem[sm]++;
@@ -367,6 +372,7 @@ static int signal_sem(sim *s, uint16_t sm, uint32_t from_q, uint64_t now)
 			q->cause = from_q >= 3 ? EVENT_STALL_DMA : EVENT_STALL_SEM;
 			q->cause_sem = sm;
 			q->cause_q = from_q;
+			q->cause_inst = from;
 			int rc = try_issue(s, (uint32_t)w, now);
 			if (rc)
 				return rc;
@@ -414,6 +420,8 @@ static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 	if (s->sink && s->sink->inst) {
 		event_inst ev;
 		memset(&ev, 0, sizeof ev);
+		ev.inst = in;
+		ev.releaser = f.rel;
 		ev.index = f.idx;
 		ev.opcode = in->opcode;
 		ev.engine = in->engine;
@@ -454,7 +462,7 @@ static int complete(sim *s, uint32_t qi, uint64_t now, int release)
 			return rc;
 	}
 	if (in->signal != ISA_NO_SEM) {
-		int rc = signal_sem(s, in->signal, qi, now);
+		int rc = signal_sem(s, in->signal, qi, in, now);
 		if (rc)
 			return rc;
 	}

@@ -42,6 +42,9 @@ typedef enum event_stall_cause {
 extern const char *const event_stall_names[EVENT_STALL_COUNT];   /* "none", "semaphore", "dma" */
 
 typedef struct event_inst {
+	const isa_inst *inst;      /* the instruction (valid during the callback only) */
+	const isa_inst *releaser;  /* the instruction whose completion met its last wait, when it
+	                              stalled on a semaphore (valid during the callback), else NULL */
 	uint64_t index;            /* position in the program */
 	uint16_t opcode;           /* isa_opcode */
 	uint8_t engine;            /* isa_engine */

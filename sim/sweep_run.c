@@ -45,6 +45,7 @@
 
 #include "isa/lower.h"
 #include "sim/alloc.h"
+#include "sim/rungraph.h"
 #include "sim/sweep_int.h"
 #include "traces/outfile.h"
 #include "traces/tracer.h"
@@ -112,13 +113,17 @@ static int next_in_shard(shared *S, sweep_val *vals, uint64_t *g, asim_err *e)
 
 /* ---- one sample ------------------------------------------------------------------------------ */
 
+static void sweep_scan(void *ud, const isa_inst *in)
+{
+	tracer_scan(ud, in);
+}
+
 typedef struct worker {
 	shared *S;
 	chip c;
 	int have_chip;
 	sweep_val *chip_vals;      /* the chip axes' values c was made for */
 	sweep_buf yaml;
-	isa_program p;
 	sweep_rowbuf *rb;          /* owned: the row writer's scratch */
 	pthread_t tid;
 } worker;
@@ -150,12 +155,6 @@ static int simulate(worker *w, const sweep_val *vals, uint64_t index, sweep_buf 
 	engine_result r;
 	memset(&r, 0, sizeof r);
 	if ((rc = sweep_target_op(sp, &g, &target, e)) == 0) {
-		/* reuse the instruction array */
-		asim_free(w->p.source);
-		w->p.source = NULL;
-		w->p.n = 0;
-		w->p.nsems = 0;
-		w->p.dma_queues = 0;
 		lower_opts lo = {0};
 		/* the event sink: the target op's per-op row only (the same aggregation as run --ops) */
 		tracer *tr = NULL;
@@ -163,10 +162,18 @@ static int simulate(worker *w, const sweep_val *vals, uint64_t index, sweep_buf 
 		memset(&to, 0, sizeof to);
 		to.one_op = 1;
 		to.op = target;
-		if ((rc = lower_graph(&g, &w->c, &lo, &w->p, e)) == 0 &&
-		    (rc = tracer_new(&tr, &w->c, &w->p, &g, &to, e)) == 0) {
-			event_sink sink = tracer_sink(tr);
-			rc = engine_run(&w->c, &w->p, &sink, &r, e);
+		rungraph *rg = NULL;
+		rungraph_opts ro;
+		memset(&ro, 0, sizeof ro);
+		if ((rc = tracer_open(&tr, &w->c, &g, 0, &to, e)) == 0) {
+			ro.scan = sweep_scan;
+			ro.scan_ud = tr;
+			if ((rc = rungraph_prepare(&rg, &g, &w->c, &lo, &ro, e)) == 0
+			    && (rc = tracer_start(tr, e)) == 0) {
+				event_sink sink = tracer_sink(tr);
+				rc = rungraph_run(rg, &sink, &r, e);
+			}
+			rungraph_free(rg);
 		}
 		if (rc == 0 && (rc = tracer_finish(tr, &r, e)) == 0) {
 			char id[17];
@@ -497,7 +504,6 @@ int sweep_run(const sweep_spec *sp, const sweep_opts *o, asim_err *e)
 	/* workers */
 	for (uint32_t i = 0; i < jobs; i++) {
 		ws[i].S = &S;
-		isa_program_init(&ws[i].p);
 		ws[i].chip_vals = asim_calloc(nA, sizeof *ws[i].chip_vals);
 		if (ws[i].chip_vals == NULL) {
 			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
@@ -588,7 +594,6 @@ done:
 		asim_free(ws[i].chip_vals);
 		asim_free(ws[i].rb);
 		sweep_buf_fini(&ws[i].yaml);
-		isa_program_fini(&ws[i].p);
 	}
 	for (uint32_t i = 0; S.ring && i < S.R; i++)
 		sweep_buf_fini(&S.ring[i].row);

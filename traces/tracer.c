@@ -45,7 +45,6 @@ typedef struct sample {
 
 struct tracer {
 	const chip *c;
-	const isa_program *p;
 	const graph *g;
 	tracer_opts o;
 	isa_clock clk;
@@ -59,11 +58,6 @@ struct tracer {
 	fp_list *fp[FP_COUNT];
 	uint32_t *track;
 	size_t ntrack, ctrack;
-	/* semaphores: signallers in program order, when they all run on one queue */
-	uint32_t nsems;
-	uint32_t *sig_start;          /* nsems + 1 offsets into sig_idx */
-	uint32_t *sig_idx;
-	uint8_t *sig_multi;
 	/* liveness (graph only) */
 	uint32_t *root;               /* per tensor: the tensor whose bytes it is (reshape aliases) */
 	uint32_t *cons_left;          /* per root: consumer ops (with instructions) not yet ended */
@@ -177,26 +171,17 @@ static int ap_overlap(const isa_ap *x, const isa_ap *y)
 }
 
 /* Why `ev` waited: data from a DMA, data from a compute engine, or space (its write region was
- * being read — or written — by the instruction whose signal released it). The releasing
- * instruction is the V-th signaller of the semaphore waited for (V: the wait's value), known when
- * every signaller of that semaphore runs on one queue (as the lowering emits); otherwise the class
- * follows the signalling queue. */
+ * being read -- or written -- by the instruction whose signal released it, ev->releaser, which the
+ * engine reports). */
 static int stall_class(const tracer *t, const event_inst *ev)
 {
+	(void)t;
 	if (ev->stall == 0 || ev->stall_cause == EVENT_STALL_NONE)
 		return -1;
 	int dflt = ev->stall_qindex >= 3 ? OPROW_STALL_DMA : OPROW_STALL_ENGINE;
-	uint16_t s = ev->stall_sem;
-	if (s == ISA_NO_SEM || s >= t->nsems || t->sig_multi[s])
+	const isa_inst *in = ev->inst, *src = ev->releaser;
+	if (src == NULL)
 		return dflt;
-	const isa_inst *in = &t->p->insts[ev->index];
-	uint32_t v = 0;
-	for (int k = 0; k < 2; k++)
-		if (in->wait_sem[k] == s && in->wait_val[k] > v)
-			v = in->wait_val[k];
-	if (v == 0 || v > t->sig_start[s + 1] - t->sig_start[s])
-		return dflt;
-	const isa_inst *src = &t->p->insts[t->sig_idx[t->sig_start[s] + v - 1]];
 	if (ap_overlap(&src->dst, &in->src[0]) || ap_overlap(&src->dst, &in->src[1]))
 		return dflt;   /* read after write: waiting for data */
 	if (ap_overlap(&in->dst, &src->src[0]) || ap_overlap(&in->dst, &src->src[1]) ||
@@ -769,15 +754,14 @@ static int open_out(tracer *t, outfile *f, const char *path, int *flag, asim_err
 	return rc;
 }
 
-int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g,
-               const tracer_opts *o, asim_err *e)
+int tracer_open(tracer **out, const chip *c, const graph *g, uint32_t ngops, const tracer_opts *o,
+                asim_err *e)
 {
 	*out = NULL;
 	tracer *t = asim_calloc(1, sizeof *t);
 	if (t == NULL)
 		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 	t->c = c;
-	t->p = p;
 	t->g = g;
 	t->o = *o;
 	int rc = isa_clock_derive(c, &t->clk, e);
@@ -787,14 +771,11 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 	}
 	textfmt_time_init(&t->tf, &t->clk);
 	t->nq = 3u + c->dma.engines;
-	uint32_t ngops = g ? (uint32_t)g->n_ops : 0;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->insts[i].gop != ISA_NO_GOP && p->insts[i].gop + 1 > ngops)
-			ngops = p->insts[i].gop + 1;
+	if (g && g->n_ops > ngops)
+		ngops = (uint32_t)g->n_ops;
 	if (ngops > (1u << 24))
 		ngops = 1u << 24;   /* the engine refuses such programs */
 	t->ngops = ngops;
-	t->nsems = p->nsems;
 	size_t ng = ngops ? ngops : 1;
 	t->qinsts = asim_calloc(t->nq, sizeof *t->qinsts);
 	t->qname = asim_calloc(t->nq, sizeof *t->qname);
@@ -806,67 +787,49 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 	t->state = asim_calloc(ng, 1);
 	t->fp[FP_SBUF] = asim_calloc(ng, sizeof(fp_list));
 	t->fp[FP_PSUM] = asim_calloc(ng, sizeof(fp_list));
-	t->sig_start = asim_calloc((size_t)t->nsems + 2, sizeof *t->sig_start);
-	t->sig_multi = asim_calloc((size_t)t->nsems + 1, 1);
-	uint32_t *sig_q = asim_calloc((size_t)t->nsems + 1, sizeof *sig_q);
-	if (!t->qinsts || !t->qname || !t->acc || !t->remaining || !t->state || !t->fp[FP_SBUF] || !t->fp[FP_PSUM] ||
-	    !t->sig_start || !t->sig_multi || !sig_q) {
-		asim_free(sig_q);
+	if (!t->qinsts || !t->qname || !t->acc || !t->remaining || !t->state || !t->fp[FP_SBUF]
+	    || !t->fp[FP_PSUM]) {
 		tracer_free(t);
 		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 	}
-	/* one pass: instructions per op and queue, footprints, signallers per semaphore */
-	for (size_t i = 0; i < p->n; i++) {
-		const isa_inst *in = &p->insts[i];
-		uint32_t qi = isa_queue_index(in);
-		if (qi < t->nq)
-			t->qinsts[qi]++;
-		if (in->signal != ISA_NO_SEM && in->signal < t->nsems) {
-			uint16_t s = in->signal;
-			if (t->sig_start[s + 1] > 0 && sig_q[s] != qi)
-				t->sig_multi[s] = 1;
-			sig_q[s] = qi;
-			t->sig_start[s + 1]++;
-		}
-		if (in->gop == ISA_NO_GOP || in->gop >= ngops || (o->one_op && in->gop != o->op))
+	*out = t;
+	return ASIM_OK;
+}
+
+void tracer_scan(tracer *t, const isa_inst *in)
+{
+	uint32_t qi = isa_queue_index(in);
+	if (qi < t->nq)
+		t->qinsts[qi]++;
+	if (in->gop == ISA_NO_GOP || in->gop >= t->ngops || (t->o.one_op && in->gop != t->o.op))
+		return;
+	t->remaining[in->gop]++;
+	const isa_ap *aps[3] = {&in->dst, &in->src[0], &in->src[1]};
+	for (int k = 0; k < 3; k++) {
+		const isa_ap *a = aps[k];
+		if (a->mem != ISA_MEM_SBUF && a->mem != ISA_MEM_PSUM)
 			continue;
-		t->remaining[in->gop]++;
-		const isa_ap *aps[3] = {&in->dst, &in->src[0], &in->src[1]};
-		for (int k = 0; k < 3; k++) {
-			const isa_ap *a = aps[k];
-			if (a->mem != ISA_MEM_SBUF && a->mem != ISA_MEM_PSUM)
-				continue;
-			fp_list *l = &t->fp[a->mem == ISA_MEM_SBUF ? FP_SBUF : FP_PSUM][in->gop];
-			fp_add(t, l, a->offset, isa_ap_extent(a), (uint32_t)a->part + a->nparts);
-		}
+		fp_list *l = &t->fp[a->mem == ISA_MEM_SBUF ? FP_SBUF : FP_PSUM][in->gop];
+		fp_add(t, l, a->offset, isa_ap_extent(a), (uint32_t)a->part + a->nparts);
 	}
-	asim_free(sig_q);
-	for (uint32_t s = 0; s < t->nsems; s++)
-		t->sig_start[s + 1] += t->sig_start[s];
-	size_t nsig = t->nsems ? t->sig_start[t->nsems] : 0;
-	t->sig_idx = asim_calloc(nsig ? nsig : 1, sizeof *t->sig_idx);
-	uint32_t *fill = asim_calloc((size_t)t->nsems + 1, sizeof *fill);
-	if (!t->sig_idx || !fill || t->rc) {
-		asim_free(fill);
-		tracer_free(t);
+}
+
+int tracer_start(tracer *t, asim_err *e)
+{
+	const chip *c = t->c;
+	const graph *g = t->g;
+	const tracer_opts *o = &t->o;
+	int rc;
+	if (t->rc) {
 		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 	}
-	for (size_t i = 0; i < p->n; i++) {
-		uint16_t s = p->insts[i].signal;
-		if (s != ISA_NO_SEM && s < t->nsems)
-			t->sig_idx[t->sig_start[s] + fill[s]++] = (uint32_t)i;
-	}
-	asim_free(fill);
-	for (uint32_t gi = 0; gi < ngops; gi++) {
+	for (uint32_t gi = 0; gi < t->ngops; gi++) {
 		t->acc[gi].sbuf_fp = fp_bytes(&t->fp[FP_SBUF][gi]);
 		t->acc[gi].psum_fp = fp_bytes(&t->fp[FP_PSUM][gi]);
 	}
-	if (o->one_op) {
-		*out = t;   /* no time series, no files */
-		return ASIM_OK;
-	}
+	if (o->one_op)
+		return ASIM_OK;   /* no time series, no files */
 	if (g && setup_liveness(t) != ASIM_OK) {
-		tracer_free(t);
 		return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 	}
 	t->next_cp = UINT64_MAX;
@@ -876,14 +839,12 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 	if ((rc = open_out(t, &t->ftrace, o->trace_path, &t->want_trace, e)) != 0 ||
 	    (rc = open_out(t, &t->fops, o->ops_path, &t->want_ops, e)) != 0 ||
 	    (rc = open_out(t, &t->fmem, o->memory_path, &t->want_mem, e)) != 0) {
-		tracer_free(t);
 		return rc;
 	}
 	if (t->want_mem) {
 		t->mw = asim_malloc(sizeof *t->mw);
 		if (t->mw == NULL) {
-			tracer_free(t);
-			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
+				return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 		}
 		textfmt_init(t->mw, &t->fmem);
 		textfmt_puts(t->mw, "time_ns,sbuf_bytes,psum_bytes,hbm_bytes,hbm_weight_bytes,hbm_activation_bytes\n");
@@ -891,14 +852,12 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 	if (t->want_trace) {
 		t->pf = asim_malloc(sizeof *t->pf);
 		if (t->pf == NULL) {
-			tracer_free(t);
-			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
+				return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 		}
 		char other[1024];
 		textfmt_buf *ob = asim_malloc(sizeof *ob);
 		if (ob == NULL) {
-			tracer_free(t);
-			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
+				return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the traces");
 		}
 		/* build otherData in a scratch buffer with no file behind it: it fits */
 		textfmt_init_spill(ob, NULL, NULL);
@@ -939,6 +898,26 @@ int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g
 			engine_queue_name(qi, qn, sizeof qn);
 			perfetto_thread_name(t->pf, 0, qi, qn, (int)qi);
 		}
+	}
+	return ASIM_OK;
+}
+
+int tracer_new(tracer **out, const chip *c, const isa_program *p, const graph *g,
+               const tracer_opts *o, asim_err *e)
+{
+	uint32_t ngops = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->insts[i].gop != ISA_NO_GOP && p->insts[i].gop + 1 > ngops)
+			ngops = p->insts[i].gop + 1;
+	tracer *t;
+	int rc = tracer_open(&t, c, g, ngops, o, e);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < p->n; i++)
+		tracer_scan(t, &p->insts[i]);
+	if ((rc = tracer_start(t, e)) != 0) {
+		tracer_free(t);
+		return rc;
 	}
 	*out = t;
 	return ASIM_OK;
@@ -1043,9 +1022,6 @@ void tracer_free(tracer *t)
 	asim_free(t->remaining);
 	asim_free(t->state);
 	asim_free(t->track);
-	asim_free(t->sig_start);
-	asim_free(t->sig_idx);
-	asim_free(t->sig_multi);
 	asim_free(t->root);
 	asim_free(t->cons_left);
 	asim_free(t->alloc);

@@ -79,10 +79,19 @@ typedef struct tracer_summary {
 
 typedef struct tracer tracer;
 
-/* `c`, `p` and `g` (NULL for a program without a graph) are borrowed until tracer_fini. Opens
- * the output files of `o` (temporary names). */
+/* `c`, `p` and `g` (NULL for a program without a graph) are borrowed until tracer_free. Opens
+ * the output files of `o` (temporary names). The same as tracer_open(ngops = the program's largest
+ * gop + 1), tracer_scan of every instruction, tracer_start. */
 int tracer_new(tracer **t /* OUT */, const chip *c, const isa_program *p, const graph *g,
                const tracer_opts *o, asim_err *e);
+/* In three steps, for a program that is never whole in memory (sim/rungraph.h): open for ops
+ * 0 .. max(ngops, g's ops) - 1; scan every instruction once, in program order, before the run
+ * (per-op instruction counts and SBUF/PSUM footprints); start (opens the output files). On a
+ * failure of tracer_start the caller still frees. */
+int tracer_open(tracer **t /* OUT */, const chip *c, const graph *g, uint32_t ngops,
+                const tracer_opts *o, asim_err *e);
+void tracer_scan(tracer *t, const isa_inst *in);
+int tracer_start(tracer *t, asim_err *e);
 event_sink tracer_sink(tracer *t);
 /* After a successful engine_run: finish the time series, write the per-op rows, commit. */
 int tracer_finish(tracer *t, const engine_result *r, asim_err *e);
