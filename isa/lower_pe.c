@@ -45,6 +45,16 @@
 static uint64_t mm_es(const lower_ctx *L, uint32_t t) { return asim_dtype_bytes(lower_T(L, t)->dtype); }
 static asim_dtype mm_dt(const lower_ctx *L, uint32_t t) { return lower_T(L, t)->dtype; }
 
+/* the array as the lowering uses it: rows (contraction) and cols (stationary columns) clamped to
+ * the SBUF partitions, and mmax, the moving free size (one FP32 PSUM bank at most) */
+static void pe_dims(const lower_ctx *L, uint32_t *rows, uint32_t *cols, uint64_t *mmax)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	*rows = L->c->pe.rows < P ? L->c->pe.rows : P;
+	*cols = L->c->pe.cols < P ? L->c->pe.cols : P;
+	*mmax = lower_min(L->c->pe.max_moving, L->bank_bytes / 4);
+}
+
 /* Evacuate PSUM tile [np parts × n0 × n1] (n1 rows of n0, contiguous) into SBUF buffer `o` at
  * offset 0: bias (per partition, from `bias` buf at bias_off) and the fused activation. The result
  * is rounded to the output dtype ONCE, by the instruction that writes `o`: with a bias and an
@@ -77,6 +87,26 @@ static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype od
 	in.src[0] = src;
 	in.oidx = *ox;
 	lower_compute(L, act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &in, o, 1, ps, NULL, NULL);
+}
+
+/* Store SBUF tile o [np parts × n] (dtype of tensor ty) turned: the vector engine transposes
+ * column blocks of ≤ blk into [≤blk parts × np] (staging s[2], alternately, *si counts), each
+ * stored to HBM as rows of np elements: element column j goes to addr + j·pstride. */
+static void pe_turn_store(lower_ctx *L, uint32_t ty, lower_buf *o, uint32_t np, uint32_t n,
+                          uint32_t blk, lower_buf s[2], uint32_t *si, uint64_t addr, uint64_t pstride)
+{
+	asim_dtype dt = lower_T(L, ty)->dtype;
+	uint64_t es = asim_dtype_bytes(dt);
+	for (uint32_t r = 0; r < n; r += blk) {
+		uint32_t rn = n - r < blk ? n - r : blk;
+		lower_buf *sb = &s[(*si)++ % 2];
+		isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+		tr.src[0] = lower_ap_sbuf(dt, 0, np, o->off + r * es, rn, es, 1, 0);
+		tr.dst = lower_ap_sbuf(dt, 0, rn, sb->off, np, es, 1, 0);
+		lower_compute(L, LOWER_Q_VEC, &tr, sb, 1, o, NULL, NULL);
+		isa_ap dst = lower_ap_hbm(dt, addr + r * pstride, rn, pstride, np, es, 1, 0);
+		lower_store(L, ty, &dst, &tr.dst, sb);
+	}
 }
 
 /* ==== matmul ================================================================================ */
@@ -196,12 +226,9 @@ static void mm_load_kf(lower_ctx *L, uint32_t t, uint64_t base, uint64_t ld, int
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols, P = c->sbuf.partitions;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	int serial = c->pe.mode == CHIP_PE_SERIAL_FOLDS;
 	/* output-stationary serial-fold arrays hold an output tile [≤cols filters × ≤rows pixels]
 	 * in the PEs and stream the contraction: moving chunks of at most `rows` (SCALE-Sim OS:
@@ -536,17 +563,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						}
 						continue;
 					}
-					for (uint32_t r = 0; r < mcn; r += blk) {
-						uint32_t rn = mcn - r < blk ? mcn - r : blk;
-						lower_buf *s = &ys[ysi++ % 2];
-						isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-						tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
-						tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off, nn, esY, 1, 0);
-						lower_compute(L, LOWER_Q_VEC, &tr, s, 1, o, NULL, NULL);
-						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc + r) * m->N + nt * cols) * esY,
-						                          rn, m->N * esY, nn, esY, 1, 0);
-						lower_store(L, m->ty, &dst, &tr.dst, s);
-					}
+					pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi,
+					              ybase + ((m0 + mc) * m->N + nt * cols) * esY, m->N * esY);
 				}
 			}
 		}
@@ -686,6 +704,30 @@ static void cv_load_band(lower_ctx *L, const cv_desc *v, uint64_t n, uint64_t cb
 	lower_load(L, v->tx, &dst, &src, buf, fresh);
 }
 
+/* the band of every channel tile (`rows` channels each, tile bytes apart) of group g, image n */
+static void cv_load_bands(lower_ctx *L, const cv_desc *v, uint64_t n, uint64_t g, uint32_t rows,
+                          const cv_band *bd, lower_buf *bb, uint64_t tile)
+{
+	uint64_t Cg = v->C / v->G;
+	for (uint64_t ct = 0; ct * rows < Cg; ct++)
+		cv_load_band(L, v, n, g * Cg + ct * rows, (uint32_t)lower_min(rows, Cg - ct * rows), bd, bb,
+		             ct * tile, ct == 0);
+}
+
+/* the bias of group g's filters onto partitions: tile ot (≤ cols filters) at column ot */
+static void cv_load_bias(lower_ctx *L, const cv_desc *v, uint64_t g, uint32_t cols, lower_buf *bias)
+{
+	uint32_t tb = (uint32_t)v->tbias;
+	uint64_t COg = v->CO / v->G, esb = mm_es(L, tb);
+	for (uint64_t ot = 0; ot * cols < COg; ot++) {
+		uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
+		isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + (g * COg + ot * cols) * esb, on, esb,
+		                          1, esb, 1, 0);
+		isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, on, bias->off + ot * esb, 1, esb, 1, 0);
+		lower_load(L, tb, &d, &src, bias, ot == 0);
+	}
+}
+
 /* choose an output chunk rn × cn whose double-buffered band (nct channel tiles) and `pixb` bytes
  * per output pixel fit in `room` */
 static int cv_chunk(const cv_desc *v, uint64_t maxpix, uint64_t nct, uint64_t es, uint64_t pixb,
@@ -777,12 +819,9 @@ static void cv_im2col(lower_ctx *L, const cv_desc *v, const cv_band *bd, uint64_
 static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 {
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols, P = c->sbuf.partitions;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW, K = Cg * taps;
 	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtW = mm_dt(L, v->tw), dtX = mm_dt(L, v->tx), dtY = mm_dt(L, v->ty);
@@ -810,16 +849,12 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 		                           "not fit in the %llu bytes per SBUF partition available",
 		                           (unsigned long long)K, (unsigned long long)rest);
 	/* IS: a block of less than the image holds a multiple of `cols` pixels where it can (rows
-	 * in multiples of cols / gcd(OW, cols); row segments in multiples of cols), so that its
+	 * in multiples of the fewest rows u with u·OW a multiple of cols; row segments in multiples of cols), so that its
 	 * pixel tiles are full and the image takes ⌈pixels / cols⌉ folds per K tile */
 	if (is && cn == v->OW && rn < v->OH) {
-		uint64_t a = v->OW, b = cols;
-		while (b) {
-			uint64_t t = a % b;
-			a = b;
-			b = t;
-		}
-		uint64_t u = cols / a;
+		uint64_t u = 1;            /* the fewest rows holding whole pixel tiles (≤ cols) */
+		while (u * v->OW % cols)
+			u++;
 		if (rn >= u)
 			rn = rn / u * u;
 	} else if (is && cn < v->OW && cn >= cols) {
@@ -850,16 +885,8 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 
 	uint64_t plane = v->OH * v->OW;
 	for (uint64_t g = 0; g < v->G; g++) {
-		if (!is && v->tbias >= 0) {
-			uint32_t tb = (uint32_t)v->tbias;
-			for (uint64_t ot = 0; ot < otn; ot++) {
-				uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
-				isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + (g * COg + ot * cols) * esb,
-				                          on, esb, 1, esb, 1, 0);
-				isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, on, bias.off + ot * esb, 1, esb, 1, 0);
-				lower_load(L, tb, &d, &src, &bias, ot == 0);
-			}
-		}
+		if (!is && v->tbias >= 0)
+			cv_load_bias(L, v, g, cols, &bias);
 		uint64_t wbase = L->hbm_addr[v->tw] + g * Cg * taps * COg * esW;
 		if (w_res)
 			for (uint64_t kt = 0; kt < ktn; kt++)
@@ -872,9 +899,7 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 					cv_band bd = cv_band_of(v, r0, rr, c0, cc);
 					lower_buf *bb = &band[bi++ % 2];
 					uint64_t tile = bd.rows * bd.cols * esX;
-					for (uint64_t ct = 0; ct < ctn; ct++)
-						cv_load_band(L, v, n, g * Cg + ct * rows,
-						             (uint32_t)lower_min(rows, Cg - ct * rows), &bd, bb, ct * tile, ct == 0);
+					cv_load_bands(L, v, n, g, rows, &bd, bb, tile);
 					for (uint64_t kt = 0; kt < ktn; kt++)
 						cv_im2col(L, v, &bd, rr, cc, bb, tile, rows, kt * rows,
 						          (uint32_t)lower_min(rows, K - kt * rows), &col, kt * np * esX);
@@ -956,18 +981,8 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 							for (uint64_t co0 = f0; co0 < fe; co0 += mmax) {
 								uint32_t con = (uint32_t)lower_min(mmax, fe - co0);
 								uint64_t y0 = pix0 + co0 * plane + p0;
-								lower_buf *o = &yb[(co0 - f0) / mmax];
-								for (uint32_t fb = 0; fb < con; fb += P) {
-									uint32_t fbn = con - fb < P ? con - fb : P;
-									lower_buf *s = &ys[si++ % 2];
-									isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-									tr.src[0] = lower_ap_sbuf(dtY, 0, pn, o->off + fb * esY, fbn, esY, 1, 0);
-									tr.dst = lower_ap_sbuf(dtY, 0, fbn, s->off, pn, esY, 1, 0);
-									lower_compute(L, LOWER_Q_VEC, &tr, s, 1, o, NULL, NULL);
-									isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty] + (y0 + fb * plane) * esY, fbn,
-									                          plane * esY, pn, esY, 1, 0);
-									lower_store(L, v->ty, &dst, &tr.dst, s);
-								}
+								pe_turn_store(L, v->ty, &yb[(co0 - f0) / mmax], pn, con, P, ys, &si,
+								              L->hbm_addr[v->ty] + y0 * esY, plane * esY);
 							}
 						}
 					}
@@ -983,12 +998,9 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 	if (L->c->pe.mode == CHIP_PE_SERIAL_FOLDS && L->c->pe.dataflow != CHIP_OUTPUT_STATIONARY)
 		return cv_pe_im2col(L, v, L->c->pe.dataflow == CHIP_INPUT_STATIONARY && v->tbias < 0);
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	/* output-stationary serial-fold arrays: output chunks of at most `rows` pixels (the
 	 * SCALE-Sim OS mapping: ofmap pixels on the rows, filters on the columns, K streamed) */
 	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
@@ -1036,16 +1048,8 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 
 	uint64_t wrow = taps * COg;    /* elements per contraction channel */
 	for (uint64_t g = 0; g < v->G; g++) {
-		if (v->tbias >= 0) {
-			uint32_t tb = (uint32_t)v->tbias;
-			for (uint64_t ot = 0; ot < otn; ot++) {
-				uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
-				isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + (g * COg + ot * cols) * esb,
-				                          on, esb, 1, esb, 1, 0);
-				isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, on, bias.off + ot * esb, 1, esb, 1, 0);
-				lower_load(L, tb, &d, &src, &bias, ot == 0);
-			}
-		}
+		if (v->tbias >= 0)
+			cv_load_bias(L, v, g, cols, &bias);
 		uint64_t wbase = L->hbm_addr[v->tw] + g * Cg * wrow * esW;
 		if (w_res)
 			for (uint64_t ct = 0; ct < ctn; ct++) {
@@ -1062,10 +1066,7 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 					cv_band bd = cv_band_of(v, r0, rr, c0, cc);
 					lower_buf *bb = &band[bi++ % 2];
 					uint64_t tile_b = bd.rows * bd.cols * esX;
-					for (uint64_t ct = 0; ct < ctn; ct++)
-						cv_load_band(L, v, n, g * Cg + ct * rows,
-						             (uint32_t)lower_min(rows, Cg - ct * rows), &bd, bb, ct * tile_b,
-						             ct == 0);
+					cv_load_bands(L, v, n, g, rows, &bd, bb, tile_b);
 					for (uint64_t ot = 0; ot < otn; ot++) {
 						uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
 						lower_buf *p = &ps[pi++ % nps];
@@ -1248,12 +1249,9 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 static int cv_bwd_weight(lower_ctx *L, const cv_desc *v)
 {
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols, P = c->sbuf.partitions;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
 	uint64_t esX = mm_es(L, v->tx), esD = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtX = mm_dt(L, v->tx), dtD = mm_dt(L, v->tw), dtY = mm_dt(L, v->ty);
