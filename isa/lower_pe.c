@@ -45,6 +45,16 @@
 static uint64_t mm_es(const lower_ctx *L, uint32_t t) { return asim_dtype_bytes(lower_T(L, t)->dtype); }
 static asim_dtype mm_dt(const lower_ctx *L, uint32_t t) { return lower_T(L, t)->dtype; }
 
+/* the array as the lowering uses it: rows (contraction) and cols (stationary columns) clamped to
+ * the SBUF partitions, and mmax, the moving free size (one FP32 PSUM bank at most) */
+static void pe_dims(const lower_ctx *L, uint32_t *rows, uint32_t *cols, uint64_t *mmax)
+{
+	uint32_t P = L->c->sbuf.partitions;
+	*rows = L->c->pe.rows < P ? L->c->pe.rows : P;
+	*cols = L->c->pe.cols < P ? L->c->pe.cols : P;
+	*mmax = lower_min(L->c->pe.max_moving, L->bank_bytes / 4);
+}
+
 /* Evacuate PSUM tile [np parts × n0 × n1] (n1 rows of n0, contiguous) into SBUF buffer `o` at
  * offset 0: bias (per partition, from `bias` buf at bias_off) and the fused activation. The result
  * is rounded to the output dtype ONCE, by the instruction that writes `o`: with a bias and an
@@ -77,6 +87,26 @@ static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype od
 	in.src[0] = src;
 	in.oidx = *ox;
 	lower_compute(L, act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &in, o, 1, ps, NULL, NULL);
+}
+
+/* Store SBUF tile o [np parts × n] (dtype of tensor ty) turned: the vector engine transposes
+ * column blocks of ≤ blk into [≤blk parts × np] (staging s[2], alternately, *si counts), each
+ * stored to HBM as rows of np elements: element column j goes to addr + j·pstride. */
+static void pe_turn_store(lower_ctx *L, uint32_t ty, lower_buf *o, uint32_t np, uint32_t n,
+                          uint32_t blk, lower_buf s[2], uint32_t *si, uint64_t addr, uint64_t pstride)
+{
+	asim_dtype dt = lower_T(L, ty)->dtype;
+	uint64_t es = asim_dtype_bytes(dt);
+	for (uint32_t r = 0; r < n; r += blk) {
+		uint32_t rn = n - r < blk ? n - r : blk;
+		lower_buf *sb = &s[(*si)++ % 2];
+		isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+		tr.src[0] = lower_ap_sbuf(dt, 0, np, o->off + r * es, rn, es, 1, 0);
+		tr.dst = lower_ap_sbuf(dt, 0, rn, sb->off, np, es, 1, 0);
+		lower_compute(L, LOWER_Q_VEC, &tr, sb, 1, o, NULL, NULL);
+		isa_ap dst = lower_ap_hbm(dt, addr + r * pstride, rn, pstride, np, es, 1, 0);
+		lower_store(L, ty, &dst, &tr.dst, sb);
+	}
 }
 
 /* ==== matmul ================================================================================ */
@@ -196,12 +226,9 @@ static void mm_load_kf(lower_ctx *L, uint32_t t, uint64_t base, uint64_t ld, int
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols, P = c->sbuf.partitions;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	int serial = c->pe.mode == CHIP_PE_SERIAL_FOLDS;
 	/* output-stationary serial-fold arrays hold an output tile [≤cols filters × ≤rows pixels]
 	 * in the PEs and stream the contraction: moving chunks of at most `rows` (SCALE-Sim OS:
@@ -536,17 +563,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						}
 						continue;
 					}
-					for (uint32_t r = 0; r < mcn; r += blk) {
-						uint32_t rn = mcn - r < blk ? mcn - r : blk;
-						lower_buf *s = &ys[ysi++ % 2];
-						isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-						tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
-						tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off, nn, esY, 1, 0);
-						lower_compute(L, LOWER_Q_VEC, &tr, s, 1, o, NULL, NULL);
-						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc + r) * m->N + nt * cols) * esY,
-						                          rn, m->N * esY, nn, esY, 1, 0);
-						lower_store(L, m->ty, &dst, &tr.dst, s);
-					}
+					pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi,
+					              ybase + ((m0 + mc) * m->N + nt * cols) * esY, m->N * esY);
 				}
 			}
 		}
@@ -686,14 +704,39 @@ static void cv_load_band(lower_ctx *L, const cv_desc *v, uint64_t n, uint64_t cb
 	lower_load(L, v->tx, &dst, &src, buf, fresh);
 }
 
-/* choose an output chunk rn × cn whose double-buffered band (nct channel tiles) fits in `room` */
-static int cv_chunk(const cv_desc *v, uint64_t maxpix, uint64_t nct, uint64_t es, uint64_t room,
-                    uint64_t *rn, uint64_t *cn)
+/* the band of every channel tile (`rows` channels each, tile bytes apart) of group g, image n */
+static void cv_load_bands(lower_ctx *L, const cv_desc *v, uint64_t n, uint64_t g, uint32_t rows,
+                          const cv_band *bd, lower_buf *bb, uint64_t tile)
+{
+	uint64_t Cg = v->C / v->G;
+	for (uint64_t ct = 0; ct * rows < Cg; ct++)
+		cv_load_band(L, v, n, g * Cg + ct * rows, (uint32_t)lower_min(rows, Cg - ct * rows), bd, bb,
+		             ct * tile, ct == 0);
+}
+
+/* the bias of group g's filters onto partitions: tile ot (≤ cols filters) at column ot */
+static void cv_load_bias(lower_ctx *L, const cv_desc *v, uint64_t g, uint32_t cols, lower_buf *bias)
+{
+	uint32_t tb = (uint32_t)v->tbias;
+	uint64_t COg = v->CO / v->G, esb = mm_es(L, tb);
+	for (uint64_t ot = 0; ot * cols < COg; ot++) {
+		uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
+		isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + (g * COg + ot * cols) * esb, on, esb,
+		                          1, esb, 1, 0);
+		isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, on, bias->off + ot * esb, 1, esb, 1, 0);
+		lower_load(L, tb, &d, &src, bias, ot == 0);
+	}
+}
+
+/* choose an output chunk rn × cn whose double-buffered band (nct channel tiles) and `pixb` bytes
+ * per output pixel fit in `room` */
+static int cv_chunk(const cv_desc *v, uint64_t maxpix, uint64_t nct, uint64_t es, uint64_t pixb,
+                    uint64_t room, uint64_t *rn, uint64_t *cn)
 {
 	uint64_t c = lower_min(v->OW, maxpix), r = lower_min(v->OH, lower_max(1, maxpix / c));
 	for (;;) {
 		cv_band b = cv_band_of(v, 0, r, 0, c);
-		if (2 * nct * b.rows * b.cols * es <= room) {
+		if (2 * nct * b.rows * b.cols * es + r * c * pixb <= room) {
 			*rn = r;
 			*cn = c;
 			return 0;
@@ -707,15 +750,257 @@ static int cv_chunk(const cv_desc *v, uint64_t maxpix, uint64_t nct, uint64_t es
 	}
 }
 
-static int cv_pe(lower_ctx *L, const cv_desc *v)
+/* ---- serial-fold arrays, weight- and input-stationary: the im2col contraction --------------
+ *
+ * SCALE-Sim (Samajdar et al., ISPASS 2020) maps a convolution as the GEMM of its im2col
+ * matrices: K = C_in/g·KH·KW rows of contraction, folded ⌈K/rows⌉ times whatever the kernel, so
+ * a fold's rows may hold channels of several taps. Row k = ci·taps + tap (tap = kh·KW + kw): the
+ * order of the PE-ready filter layout [Cg][KH][KW][COg], which is the [K × COg] filter matrix
+ * row by row, and the im2col order of docs/numerics.md.
+ *
+ *   filter tile kt  [kn ≤ rows parts × COg]    rows k0 .. k0+kn of the filter matrix: ONE transfer
+ *   im2col tile kt  [kn parts × block pixels]  row k = the window of tap `tap` of channel ci in
+ *     part 0 ┌ ci,   tap t ..          ┐        the block's band (zero-padded, as for the other
+ *            ├ ci+1, taps 0 .. taps−1  ┤        mappings), copied SBUF → SBUF by one DMA per row
+ *            └ ci+2, taps 0 .. t'      ┘        (channels sit on partitions in the band)
+ *
+ *   weight-stationary: held = filter tile [kn × ≤cols filters], streamed = the block's pixels in
+ *     sub-chunks of ≤ mmax, one PSUM bank each (≤ psum_budget of them: the block is sized so),
+ *     back to back: one fold per (C_out tile, K tile) and block, T = the block's pixels.
+ *   input-stationary: held = im2col tile slice [kn × ≤cols pixels], streamed = the filters
+ *     [kn × ≤mmax per matmul], T = C_out/g; PSUM [pixels × filters], turned by the vector
+ *     engine into NCHW rows. Bias: the WS mapping (PSUM rows are pixels, not channels).
+ *
+ * PSUM accumulates the K tiles in ascending k. MACs = Σ kn·filters·pixels = the conv's exactly. */
+
+/* rows [k0, k0+kn) of the im2col filter matrix, filters [co0, co0+con), into `dst` at byte
+ * offset doff, row k0 on partition 0: one transfer (backward data, whose filters are flipped
+ * and stored [ci][co][tap]: one per row) */
+static void cv_load_wrows(lower_ctx *L, const cv_desc *v, uint64_t wbase, uint64_t k0, uint32_t kn,
+                          uint64_t co0, uint32_t con, lower_buf *dst, uint64_t doff, int fresh)
+{
+	uint64_t COg = v->CO / v->G, taps = v->KH * v->KW;
+	uint64_t esW = mm_es(L, v->tw);
+	asim_dtype dtW = mm_dt(L, v->tw);
+	for (uint64_t k = k0; k < k0 + kn;) {
+		uint64_t ci = k / taps, tw = taps - 1 - k % taps, seg = v->wmode ? 1 : k0 + kn - k;
+		uint64_t eoff = v->wmode ? ci * taps * COg + co0 * taps + tw : k * COg + co0;
+		uint64_t cstr = v->wmode ? taps : 1;
+		isa_ap src = lower_ap_hbm(dtW, wbase + eoff * esW, (uint32_t)seg, COg * esW, con, cstr * esW, 1, 0);
+		isa_ap d = lower_ap_sbuf(dtW, (uint32_t)(k - k0), (uint32_t)seg, dst->off + doff, con, esW, 1, 0);
+		lower_load(L, v->tw, &d, &src, dst, fresh && k == k0);
+		k += seg;
+	}
+}
+
+/* im2col rows [k0, k0+kn) of the block (rr × cc output pixels) from its band `bb` (channel
+ * tiles of `rows` channels, tile bytes apart) into `col` at byte offset coff */
+static void cv_im2col(lower_ctx *L, const cv_desc *v, const cv_band *bd, uint64_t rr, uint64_t cc,
+                      lower_buf *bb, uint64_t tile, uint32_t rows, uint64_t k0, uint32_t kn,
+                      lower_buf *col, uint64_t coff)
+{
+	uint64_t taps = v->KH * v->KW, esX = mm_es(L, v->tx);
+	asim_dtype dtX = mm_dt(L, v->tx);
+	for (uint64_t k = k0; k < k0 + kn; k++) {
+		uint64_t ci = k / taps, ct = ci / rows, kh = k % taps / v->KW, kw = k % v->KW;
+		isa_ap src = lower_ap_sbuf(dtX, (uint32_t)(ci - ct * rows), 1,
+		                           bb->off + ct * tile + (kh * v->dh * bd->cols + kw * v->dw) * esX,
+		                           (uint32_t)cc, v->sw * esX, (uint32_t)rr, v->sh * bd->cols * esX);
+		isa_ap dst = lower_ap_sbuf(dtX, (uint32_t)(k - k0), 1, col->off + coff, (uint32_t)(cc * rr), esX, 1, 0);
+		lower_dep d = bb->wr, tok = lower_nodep;
+		lower_dep h = k == k0 && coff == 0 ? lower_buf_fill(col) : col->haz;
+		lower_dep_merge(&d, &h);
+		lower_dma(L, 0, &dst, &src, &d, &tok);
+		lower_buf_wrote(col, &tok);
+		lower_buf_read(bb, &tok);
+	}
+}
+
+static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 {
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols, P = c->sbuf.partitions;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW, K = Cg * taps;
+	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
+	asim_dtype dtW = mm_dt(L, v->tw), dtX = mm_dt(L, v->tx), dtY = mm_dt(L, v->ty);
+	uint64_t ctn = lower_ceil(Cg, rows), ktn = lower_ceil(K, rows), otn = lower_ceil(COg, cols);
+	uint64_t esb = v->tbias >= 0 ? mm_es(L, (uint32_t)v->tbias) : 0;
+	uint32_t nps = L->psum_budget < LOWER_MAX_BUFS / 4 ? L->psum_budget : LOWER_MAX_BUFS / 4;
+	uint64_t budget = lower_budget(L);
+	/* output staging: PSUM evacuations (WS [filters × pixels], IS [pixels × filters]), IS
+	 * transposes [filters × pixels]; the bias (WS) */
+	uint64_t fixed = (is && nps > 2 ? nps : 2) * mmax * esY + (is ? 2 * cols * esY : otn * esb);
+	if (mmax == 0 || fixed > budget)
+		return lower_mapping_error(L, "output staging does not fit in SBUF");
+	uint64_t rest = budget - fixed;
+	/* filters of one group resident ([ktn tiles × COg] per partition) if they fit in half the
+	 * rest, else one tile per matmul, double-buffered */
+	uint64_t wres_b = ktn * COg * esW;
+	int w_res = wres_b <= rest / 2;
+	uint64_t w_bytes = w_res ? wres_b : (is ? mmax : cols) * esW;
+	rest -= w_res ? w_bytes : 2 * w_bytes;
+	/* the block: at most nps·mmax pixels (WS: one PSUM bank per sub-chunk of the fold), its
+	 * double-buffered band and its im2col tiles in what is left */
+	uint64_t rn, cn;
+	if (cv_chunk(v, (uint64_t)nps * mmax, ctn, esX, ktn * esX, rest, &rn, &cn) != 0)
+		return lower_mapping_error(L, "the band and im2col tiles of one output pixel (K = %llu) do "
+		                           "not fit in the %llu bytes per SBUF partition available",
+		                           (unsigned long long)K, (unsigned long long)rest);
+	/* IS: a block of less than the image holds a multiple of `cols` pixels where it can (rows
+	 * in multiples of the fewest rows u with u·OW a multiple of cols; row segments in multiples of cols), so that its
+	 * pixel tiles are full and the image takes ⌈pixels / cols⌉ folds per K tile */
+	if (is && cn == v->OW && rn < v->OH) {
+		uint64_t u = 1;            /* the fewest rows holding whole pixel tiles (≤ cols) */
+		while (u * v->OW % cols)
+			u++;
+		if (rn >= u)
+			rn = rn / u * u;
+	} else if (is && cn < v->OW && cn >= cols) {
+		cn = cn / cols * cols;
+	}
+	cv_band b0 = cv_band_of(v, 0, rn, 0, cn);
+	uint64_t tile_b = b0.rows * b0.cols * esX, npix = rn * cn;
+
+	/* evacuation buffers: WS two, used alternately; IS one per PSUM bank of a filter group */
+	uint32_t nyb = is && nps > 2 ? nps : 2;
+	lower_buf yb[LOWER_MAX_BUFS / 4], ys[2], bias, wb[2], band[2], col, ps[LOWER_MAX_BUFS / 4];
+	uint32_t yi = 0, si = 0, wi = 0, bi = 0;
+	for (uint32_t i = 0; i < nyb; i++)
+		lower_sbuf_alloc(L, &yb[i], mmax * esY);
+	if (is)
+		for (int i = 0; i < 2; i++)
+			lower_sbuf_alloc(L, &ys[i], cols * esY);
+	if (!is && v->tbias >= 0)
+		lower_sbuf_alloc(L, &bias, otn * esb);
+	lower_sbuf_alloc(L, &wb[0], w_bytes);
+	if (!w_res)
+		lower_sbuf_alloc(L, &wb[1], w_bytes);
+	for (int i = 0; i < 2; i++)
+		lower_sbuf_alloc(L, &band[i], ctn * tile_b);
+	lower_sbuf_alloc(L, &col, ktn * npix * esX);
+	for (uint32_t i = 0; i < nps; i++)
+		lower_psum_alloc(L, &ps[i]);
+
+	uint64_t plane = v->OH * v->OW;
+	for (uint64_t g = 0; g < v->G; g++) {
+		if (!is && v->tbias >= 0)
+			cv_load_bias(L, v, g, cols, &bias);
+		uint64_t wbase = L->hbm_addr[v->tw] + g * Cg * taps * COg * esW;
+		if (w_res)
+			for (uint64_t kt = 0; kt < ktn; kt++)
+				cv_load_wrows(L, v, wbase, kt * rows, (uint32_t)lower_min(rows, K - kt * rows), 0,
+				              (uint32_t)COg, &wb[0], kt * COg * esW, kt == 0);
+		for (uint64_t n = 0; n < v->N; n++)
+			for (uint64_t r0 = 0; r0 < v->OH; r0 += rn)
+				for (uint64_t c0 = 0; c0 < v->OW; c0 += cn) {
+					uint64_t rr = lower_min(rn, v->OH - r0), cc = lower_min(cn, v->OW - c0), np = rr * cc;
+					cv_band bd = cv_band_of(v, r0, rr, c0, cc);
+					lower_buf *bb = &band[bi++ % 2];
+					uint64_t tile = bd.rows * bd.cols * esX;
+					cv_load_bands(L, v, n, g, rows, &bd, bb, tile);
+					for (uint64_t kt = 0; kt < ktn; kt++)
+						cv_im2col(L, v, &bd, rr, cc, bb, tile, rows, kt * rows,
+						          (uint32_t)lower_min(rows, K - kt * rows), &col, kt * np * esX);
+					/* output pixel j of the block is pixel r0·OW + c0 + j of the plane (the block
+					 * is whole rows, or a segment of one row) */
+					uint64_t pix0 = (n * v->CO + g * COg) * plane + r0 * v->OW + c0;
+					if (!is) {
+						for (uint64_t ot = 0; ot < otn; ot++) {
+							uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
+							for (uint64_t kt = 0; kt < ktn; kt++) {
+								uint32_t kn = (uint32_t)lower_min(rows, K - kt * rows);
+								lower_buf *sb = &wb[0];
+								uint64_t soff = (kt * COg + ot * cols) * esW;
+								if (!w_res) {
+									sb = &wb[wi++ % 2];
+									cv_load_wrows(L, v, wbase, kt * rows, kn, ot * cols, on, sb, 0, 1);
+									soff = 0;
+								}
+								for (uint64_t q = 0; q < np; q += mmax) {
+									uint32_t qn = (uint32_t)lower_min(mmax, np - q);
+									isa_inst in = lower_inst(ISA_OP_MATMUL);
+									in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+									in.src[0] = lower_ap_sbuf(dtW, 0, kn, sb->off + soff, on, esW, 1, 0);
+									in.src[1] = lower_ap_sbuf(dtX, 0, kn, col.off + (kt * np + q) * esX, qn, esX, 1, 0);
+									in.dst = lower_ap_psum(0, on, ps[q / mmax].off, qn, 1, 0);
+									lower_compute(L, LOWER_Q_PE, &in, &ps[q / mmax], kt == 0, sb, &col, NULL);
+								}
+							}
+							for (uint64_t q = 0; q < np; q += mmax) {
+								uint32_t qn = (uint32_t)lower_min(mmax, np - q);
+								uint64_t y0 = pix0 + ot * cols * plane + q;
+								lower_buf *o = &yb[yi++ % 2];
+								isa_oidx ox = lower_oidx(0, (int64_t)y0, (int64_t)plane, 1, 0);
+								pe_evacuate(L, &ps[q / mmax], o, dtY, on, qn, 1, v->tbias >= 0 ? &bias : NULL,
+								            ot * esb, v->tbias >= 0 ? mm_dt(L, (uint32_t)v->tbias) : dtY, v->act, &ox);
+								isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty] + y0 * esY, on, plane * esY,
+								                          qn, esY, 1, 0);
+								isa_ap src = lower_ap_sbuf(dtY, 0, on, o->off, qn, esY, 1, 0);
+								lower_store(L, v->ty, &dst, &src, o);
+							}
+						}
+						continue;
+					}
+					/* input-stationary: per pixel tile, the filters stream in chunks of mmax, a PSUM
+					 * bank each, nps chunks at a time */
+					for (uint64_t p0 = 0; p0 < np; p0 += cols) {
+						uint32_t pn = (uint32_t)lower_min(cols, np - p0);
+						for (uint64_t f0 = 0; f0 < COg; f0 += (uint64_t)nps * mmax) {
+							uint64_t fe = lower_min(COg, f0 + (uint64_t)nps * mmax);
+							for (uint64_t kt = 0; kt < ktn; kt++) {
+								uint32_t kn = (uint32_t)lower_min(rows, K - kt * rows);
+								for (uint64_t co0 = f0; co0 < fe; co0 += mmax) {
+									uint32_t con = (uint32_t)lower_min(mmax, fe - co0);
+									lower_buf *mb = &wb[0], *p = &ps[(co0 - f0) / mmax];
+									uint64_t moff = (kt * COg + co0) * esW;
+									if (!w_res) {
+										mb = &wb[wi++ % 2];
+										cv_load_wrows(L, v, wbase, kt * rows, kn, co0, con, mb, 0, 1);
+										moff = 0;
+									}
+									isa_inst in = lower_inst(ISA_OP_MATMUL);
+									in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+									in.src[0] = lower_ap_sbuf(dtX, 0, kn, col.off + (kt * np + p0) * esX, pn, esX, 1, 0);
+									in.src[1] = lower_ap_sbuf(dtW, 0, kn, mb->off + moff, con, esW, 1, 0);
+									in.dst = lower_ap_psum(0, pn, p->off, con, 1, 0);
+									lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &col, mb, NULL);
+								}
+							}
+							/* evacuate every bank of the group first, so that the next pixel tile's
+							 * fold finds them free (its matmuls continue back to back), then turn */
+							for (uint64_t co0 = f0; co0 < fe; co0 += mmax) {
+								uint32_t con = (uint32_t)lower_min(mmax, fe - co0);
+								uint64_t y0 = pix0 + co0 * plane + p0;
+								/* [pixels × filters]: element (p, f) is Y pixel y0 + p of filter f */
+								isa_oidx ox = lower_oidx(0, (int64_t)y0, 1, (int64_t)plane, 0);
+								pe_evacuate(L, &ps[(co0 - f0) / mmax], &yb[(co0 - f0) / mmax], dtY, pn, con, 1,
+								            NULL, 0, dtY, v->act, &ox);
+							}
+							for (uint64_t co0 = f0; co0 < fe; co0 += mmax) {
+								uint32_t con = (uint32_t)lower_min(mmax, fe - co0);
+								uint64_t y0 = pix0 + co0 * plane + p0;
+								pe_turn_store(L, v->ty, &yb[(co0 - f0) / mmax], pn, con, P, ys, &si,
+								              L->hbm_addr[v->ty] + y0 * esY, plane * esY);
+							}
+						}
+					}
+				}
+	}
+	lower_release(L);
+	return 0;
+}
+
+static int cv_pe(lower_ctx *L, const cv_desc *v)
+{
+	/* serial-fold weight- and input-stationary arrays: SCALE-Sim's im2col folds (above) */
+	if (L->c->pe.mode == CHIP_PE_SERIAL_FOLDS && L->c->pe.dataflow != CHIP_OUTPUT_STATIONARY)
+		return cv_pe_im2col(L, v, L->c->pe.dataflow == CHIP_INPUT_STATIONARY && v->tbias < 0);
+	const chip *c = L->c;
+	uint32_t rows, cols;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	/* output-stationary serial-fold arrays: output chunks of at most `rows` pixels (the
 	 * SCALE-Sim OS mapping: ofmap pixels on the rows, filters on the columns, K streamed) */
 	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
@@ -736,7 +1021,7 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 	uint64_t w_bytes = w_res ? wres_b : cols * esW;
 	rest -= w_res ? w_bytes : 2 * w_bytes;
 	uint64_t rn, cn;
-	if (cv_chunk(v, mmax, ctn, esX, rest, &rn, &cn) != 0)
+	if (cv_chunk(v, mmax, ctn, esX, 0, rest, &rn, &cn) != 0)
 		return lower_mapping_error(L, "the receptive field of one output pixel (%llu×%llu input "
 		                           "positions × %llu channel tiles) does not fit in the %llu bytes "
 		                           "per SBUF partition available",
@@ -763,16 +1048,8 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 
 	uint64_t wrow = taps * COg;    /* elements per contraction channel */
 	for (uint64_t g = 0; g < v->G; g++) {
-		if (v->tbias >= 0) {
-			uint32_t tb = (uint32_t)v->tbias;
-			for (uint64_t ot = 0; ot < otn; ot++) {
-				uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
-				isa_ap src = lower_ap_hbm(mm_dt(L, tb), L->hbm_addr[tb] + (g * COg + ot * cols) * esb,
-				                          on, esb, 1, esb, 1, 0);
-				isa_ap d = lower_ap_sbuf(mm_dt(L, tb), 0, on, bias.off + ot * esb, 1, esb, 1, 0);
-				lower_load(L, tb, &d, &src, &bias, ot == 0);
-			}
-		}
+		if (v->tbias >= 0)
+			cv_load_bias(L, v, g, cols, &bias);
 		uint64_t wbase = L->hbm_addr[v->tw] + g * Cg * wrow * esW;
 		if (w_res)
 			for (uint64_t ct = 0; ct < ctn; ct++) {
@@ -789,10 +1066,7 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 					cv_band bd = cv_band_of(v, r0, rr, c0, cc);
 					lower_buf *bb = &band[bi++ % 2];
 					uint64_t tile_b = bd.rows * bd.cols * esX;
-					for (uint64_t ct = 0; ct < ctn; ct++)
-						cv_load_band(L, v, n, g * Cg + ct * rows,
-						             (uint32_t)lower_min(rows, Cg - ct * rows), &bd, bb, ct * tile_b,
-						             ct == 0);
+					cv_load_bands(L, v, n, g, rows, &bd, bb, tile_b);
 					for (uint64_t ot = 0; ot < otn; ot++) {
 						uint32_t on = (uint32_t)lower_min(cols, COg - ot * cols);
 						lower_buf *p = &ps[pi++ % nps];
@@ -870,7 +1144,7 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 	for (;;) {
 		uint64_t per = 4 + 4 + 2 * esY;
 		if (maxpix * per < budget - fixed &&
-		    cv_chunk(v, maxpix, 1, esX, budget - fixed - maxpix * per, &rn, &cn) == 0)
+		    cv_chunk(v, maxpix, 1, esX, 0, budget - fixed - maxpix * per, &rn, &cn) == 0)
 			break;
 		if (maxpix == 1)
 			return lower_mapping_error(L, "the receptive field of one output pixel does not fit "
@@ -975,12 +1249,9 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 static int cv_bwd_weight(lower_ctx *L, const cv_desc *v)
 {
 	const chip *c = L->c;
-	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
-	if (rows > P)
-		rows = P;
-	if (cols > P)
-		cols = P;
-	uint64_t mmax = lower_min(c->pe.max_moving, L->bank_bytes / 4);
+	uint32_t rows, cols, P = c->sbuf.partitions;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
 	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
 	uint64_t esX = mm_es(L, v->tx), esD = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtX = mm_dt(L, v->tx), dtD = mm_dt(L, v->tw), dtY = mm_dt(L, v->ty);

@@ -98,17 +98,28 @@ static char *mm_yaml(const char *dt, uint64_t M, uint64_t K, uint64_t N)
 	return s;
 }
 
-static char *conv_yaml(uint64_t C, uint64_t H, uint64_t CO, uint64_t k, uint64_t pad)
+/* conv2d of a [1, C, H, H] image with CO filters k×k, padding, stride (and a bias [CO]) */
+static char *conv_yaml_s(uint64_t C, uint64_t H, uint64_t CO, uint64_t k, uint64_t pad,
+                         uint64_t stride, int bias)
 {
+	char bline[128] = "";
+	if (bias)
+		snprintf(bline, sizeof bline, "  - {name: b, kind: weight, shape: [%" PRIu64 "]}\n", CO);
 	char *s = malloc(1024);
 	snprintf(s, 1024,
 	         "accelsim: 1\nname: cv\ndtype: bf16\ntensors:\n"
 	         "  - {name: x, kind: input, shape: [1, %" PRIu64 ", %" PRIu64 ", %" PRIu64 "]}\n"
 	         "  - {name: w, kind: weight, shape: [%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 "]}\n"
-	         "  - {name: y, kind: output}\n"
-	         "ops:\n  - {name: cv, type: conv2d, inputs: [x, w], outputs: [y], padding: %" PRIu64 "}\n",
-	         C, H, H, CO, C, k, k, pad);
+	         "%s  - {name: y, kind: output}\n"
+	         "ops:\n  - {name: cv, type: conv2d, inputs: [x, w%s], outputs: [y], padding: %" PRIu64
+	         ", stride: %" PRIu64 "}\n",
+	         C, H, H, CO, C, k, k, bline, bias ? ", b" : "", pad, stride);
 	return s;
+}
+
+static char *conv_yaml(uint64_t C, uint64_t H, uint64_t CO, uint64_t k, uint64_t pad)
+{
+	return conv_yaml_s(C, H, CO, k, pad, 1, 0);
 }
 
 /* ---- (a) SCALE-Sim ------------------------------------------------------------------------ */
@@ -160,36 +171,72 @@ Test(perf_model, scalesim_gemm_os_ws_is)
 	}
 }
 
-Test(perf_model, scalesim_conv_os_and_ws)
+/* PE cycles of `yaml` on the serial-fold array with `dataflow`, against SCALE-Sim's figure */
+static void expect_scalesim(const char *dataflow, const char *what, const char *yaml, uint64_t want)
+{
+	chip c;
+	serial_chip(&c, dataflow);
+	run r;
+	run_text(&r, &c, yaml);
+	cr_expect_eq(r.r.q[0].cycles, want, "%s %s: %" PRIu64 " PE cycles, SCALE-Sim %" PRIu64, dataflow,
+	             what, r.r.q[0].cycles, want);
+	perf_log("SCALE-Sim conv %s %s: accelsim %" PRIu64 ", SCALE-Sim %" PRIu64 " cycles", dataflow, what,
+	         r.r.q[0].cycles, want);
+	run_free(&r);
+	chip_fini(&c);
+}
+
+Test(perf_model, scalesim_conv_os)
 {
 	/* OS, 3×3 conv, C = 5, 9×9 image, padding 1, 20 filters: pixels 81, K = 5·9 = 45 */
-	const uint64_t R = 32, Cc = 16;
-	chip c;
-	serial_chip(&c, "output_stationary");
-	char *y = conv_yaml(5, 9, 20, 3, 1);
-	run r;
-	run_text(&r, &c, y);
-	uint64_t want = scalesim(R, Cc, 81, 20, 45);     /* 3·2 folds × 123 = 738 */
+	uint64_t want = scalesim(32, 16, 81, 20, 45);     /* 3·2 folds × 123 = 738 */
 	cr_assert_eq(want, 738);
-	cr_expect_eq(r.r.q[0].cycles, want, "OS conv: %" PRIu64 " PE cycles, SCALE-Sim %" PRIu64,
-	             r.r.q[0].cycles, want);
-	perf_log("SCALE-Sim conv OS 3x3: accelsim %" PRIu64 " = SCALE-Sim %" PRIu64, r.r.q[0].cycles, want);
-	run_free(&r);
+	char *y = conv_yaml(5, 9, 20, 3, 1);
+	expect_scalesim("output_stationary", "3x3 C5 9x9 p1 F20", y, want);
 	free(y);
-	chip_fini(&c);
-	/* WS, 1×1 conv, C = 45, 9×9, 20 filters: K = 45, pixels 81 (the WS mapping folds per tap,
-	 * which equals SCALE-Sim's im2col folds when taps = 1 or rows divide C; docs/lowering.md) */
-	serial_chip(&c, "weight_stationary");
-	y = conv_yaml(45, 9, 20, 1, 0);
-	run_text(&r, &c, y);
-	want = scalesim(R, Cc, 45, 20, 81);               /* 2·2 folds × 159 = 636 */
-	cr_assert_eq(want, 636);
-	cr_expect_eq(r.r.q[0].cycles, want, "WS conv: %" PRIu64 " PE cycles, SCALE-Sim %" PRIu64,
-	             r.r.q[0].cycles, want);
-	perf_log("SCALE-Sim conv WS 1x1: accelsim %" PRIu64 " = SCALE-Sim %" PRIu64, r.r.q[0].cycles, want);
-	run_free(&r);
-	free(y);
-	chip_fini(&c);
+}
+
+/* Weight- and input-stationary convolutions as SCALE-Sim maps them: the im2col GEMM with
+ * K = C_in·KH·KW rows of contraction (S_R = K for both), S_C = filters (WS) or output pixels
+ * (IS), T = output pixels (WS) or filters (IS). Output side: ⌊(H + 2p − k)/s⌋ + 1. Array
+ * R × C = 32 × 16, so a fold costs 2·32 + 16 + T − 2 = 78 + T cycles. */
+Test(perf_model, scalesim_conv_ws_and_is)
+{
+	struct {
+		const char *what;
+		uint64_t C, H, k, pad, stride, Fws, Fis;   /* filters of the WS and the IS case */
+		int bias;
+		uint64_t ws, is;           /* SCALE-Sim, worked by hand below */
+	} cases[] = {
+		/* 3×3, C 5, 9×9, p 1: 81 pixels, K = 45 (⌈45/32⌉ = 2 folds of rows: taps share a fold).
+		 * WS: 2·⌈20/16⌉ = 4 folds × (78 + 81) = 636. IS: 2·⌈81/16⌉ = 12 folds × (78 + 20) = 1176 */
+		{ "3x3 C5 9x9 p1 F20", 5, 9, 3, 1, 1, 20, 20, 0, 636, 1176 },
+		/* 5×5, C 7, 12×12, p 2, stride 2: out ⌊(12 + 4 − 5)/2⌋ + 1 = 6, 36 pixels; K = 7·25 = 175,
+		 * ⌈175/32⌉ = 6. WS: 6·⌈37/16⌉ = 18 folds × (78 + 36) = 2052. IS: 6·⌈36/16⌉ = 18 folds ×
+		 * (78 + 37) = 2070 */
+		{ "5x5 C7 12x12 p2 s2 F37", 7, 12, 5, 2, 2, 37, 37, 0, 2052, 2070 },
+		/* the same with a bias (IS: the WS mapping, so SCALE-Sim's WS figure) */
+		{ "5x5 C7 12x12 p2 s2 F37 bias", 7, 12, 5, 2, 2, 37, 37, 1, 2052, 2052 },
+		/* 1×1, C 45, 9×9: K = 45. WS: 2·2 = 4 folds × (78 + 81) = 636. IS: 2·6 = 12 × 98 = 1176 */
+		{ "1x1 C45 9x9 F20", 45, 9, 1, 0, 1, 20, 20, 0, 636, 1176 },
+		/* 3×3, C 40 (> rows, not a multiple), 14×14, p 0: out 12, 144 pixels (> one 128-column
+		 * PSUM bank: a WS fold streams two matmuls back to back); K = 360, ⌈360/32⌉ = 12.
+		 * WS, F 24: 12·⌈24/16⌉ = 24 folds × (78 + 144) = 5328.
+		 * IS, F 150 (> 128: an IS fold streams two matmuls): 12·⌈144/16⌉ = 108 folds ×
+		 * (78 + 150) = 24624 */
+		{ "3x3 C40 14x14 F24 (WS) / F150 (IS)", 40, 14, 3, 0, 1, 24, 150, 0, 5328, 24624 },
+	};
+	cr_assert_eq(cdiv(45, 32) * cdiv(20, 16) * (2 * 32 + 16 + 81 - 2), cases[0].ws);
+	cr_assert_eq(cdiv(45, 32) * cdiv(81, 16) * (2 * 32 + 16 + 20 - 2), cases[0].is);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		for (int is = 0; is < 2; is++) {
+			char *y = conv_yaml_s(cases[i].C, cases[i].H, is ? cases[i].Fis : cases[i].Fws, cases[i].k,
+			                      cases[i].pad, cases[i].stride, cases[i].bias);
+			expect_scalesim(is ? "input_stationary" : "weight_stationary", cases[i].what, y,
+			                is ? cases[i].is : cases[i].ws);
+			free(y);
+		}
+	}
 }
 
 /* ---- (b) rooflines ------------------------------------------------------------------------ */
