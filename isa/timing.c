@@ -121,18 +121,6 @@ double isa_ticks_to_ns(const isa_clock *clk, uint64_t ticks)
 	return (double)ticks * 1e9 / clk->tick_hz;
 }
 
-uint64_t isa_ceil_div(double num, double den)
-{
-	double q = num / den;
-	if (!(q > 0))
-		return 0;
-	double r = ceil(q);
-	/* a quotient within a relative 1e-9 above an integer is that integer (rounding error) */
-	if (r - q > 1 - 1e-9 * (q > 1 ? q : 1))
-		r -= 1;
-	return (uint64_t)r;
-}
-
 double isa_dma_efficiency(const chip *c, uint64_t run)
 {
 	if (c->dma.efficient_bytes == 0 || run >= c->dma.efficient_bytes)

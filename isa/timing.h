@@ -30,6 +30,7 @@
 #ifndef ASIM_ISA_TIMING_H
 #define ASIM_ISA_TIMING_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "isa/isa.h"
@@ -74,7 +75,17 @@ extern const isa_time_fn isa_time_table[ISA_OP_COUNT];
 
 /* ceil(num / den) for positive doubles, taking a quotient within a relative 1e-9 above an integer
  * as that integer (so 28000 bytes at 28000/7840 bytes per tick take 7840 ticks, not 7841). */
-uint64_t isa_ceil_div(double num, double den);
+static inline uint64_t isa_ceil_div(double num, double den)
+{
+	double q = num / den;
+	if (!(q > 0))
+		return 0;
+	double r = ceil(q);
+	/* a quotient within a relative 1e-9 above an integer is that integer (rounding error) */
+	if (r - q > 1 - 1e-9 * (q > 1 ? q : 1))
+		r -= 1;
+	return (uint64_t)r;
+}
 
 /* Serial-fold PE arrays (pe.mode = serial_folds): does matmul `in`, issued right after `prev`
  * (back to back, no idle cycle), continue prev's fold instead of starting a new one? By dataflow:

@@ -39,10 +39,10 @@
  * Speed (issue #5; sim/engine_ref.c is the straightforward loop this one must match exactly,
  * tests/test_engine_stream.c compares their event streams):
  *
- *   - one setup pass reads only the first cache line of each isa_inst (engine, queue, gop) and
- *     threads each queue's instructions into a singly linked list, next[i] (4 bytes each), instead
- *     of counting and sorting; the full instruction is read once more, when it issues, where its
- *     timing rule and the memory accounting share one visit (access-pattern measures inline);
+ *   - instructions reach their queues as pieces arrive (a pointer and a position each, in a ring
+ *     per queue): no pass over the whole program; the full instruction is read once more, when
+ *     it issues, where its timing rule and the memory accounting share one visit (access-pattern
+ *     measures inline);
  *   - heap entries are 16 bytes: the tick, and (sequence << 11 | kind << 9 | queue);
  *   - the HBM pool keeps its members in two small sorted arrays (by queue index; the HBM ones by
  *     (peak, queue index), the water-filling order) updated on entry and exit, instead of
@@ -387,10 +387,17 @@ static void pool_share(sim *s, uint64_t now)
 	for (uint32_t j = 0; j < k; j++) {
 		queue *q = &s->qs[s->pool[j]];
 		double share = left / (double)(k - j);
-		q->rate = q->peak < share ? q->peak : share;
-		left -= q->rate;
-		if (left < 0)
-			left = 0;
+		if (q->peak < share) {
+			q->rate = q->peak;
+			left -= q->rate;
+			if (left < 0)
+				left = 0;
+			continue;
+		}
+		/* caps ascend: the fair share is within every remaining cap, so all get exactly it
+		 * (one division, not one per member: the same rates, without rounding drift) */
+		for (; j < k; j++)
+			s->qs[s->pool[j]].rate = share;
 	}
 	if (s->sink && s->sink->hbm_rate) {
 		double used = 0;
@@ -848,7 +855,7 @@ static int setup(sim *s, asim_err *e)
 		q->next_waiter = -1;
 		q->rcap = qi == 0 ? pow2_at_least((size_t)c->pe.fill_cycles + c->pe.drain_cycles + 4) : 4;
 		q->ring = asim_calloc(q->rcap, sizeof *q->ring);
-		q->pcap = 1024;
+		q->pcap = 1024;   /* doubled as the window needs */
 		q->pq = asim_malloc(q->pcap * sizeof *q->pq);
 		if (q->ring == NULL || q->pq == NULL)
 			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
@@ -964,20 +971,24 @@ fail:
 
 #define ENGINE_SLICE 65536         /* instructions per piece of a program in memory */
 
-typedef struct mem_source {
-	const isa_program *p;
-	size_t at;
-} mem_source;
-
 static int mem_next(void *ud, const isa_inst **insts, size_t *n, asim_err *e)
 {
-	mem_source *m = ud;
+	engine_mem *m = ud;
 	(void)e;
 	size_t k = m->p->n - m->at < ENGINE_SLICE ? m->p->n - m->at : ENGINE_SLICE;
 	*insts = m->p->insts + m->at;
 	*n = k;
 	m->at += k;
 	return ASIM_OK;
+}
+
+engine_source engine_mem_source(engine_mem *m, const isa_program *p, const uint64_t *qcount,
+                                uint32_t n_gops)
+{
+	m->p = p;
+	m->at = 0;
+	engine_source src = {mem_next, NULL, m, p->source, p->n, p->nsems, n_gops, qcount, NULL, NULL};
+	return src;
 }
 
 int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engine_result *r,
@@ -1011,8 +1022,8 @@ int engine_run_trusted(const chip *c, const isa_program *p, const event_sink *si
 			ngops = in->gop + 1;
 		qcount[in->engine < ISA_ENG_DMA ? in->engine : 3u + in->queue]++;
 	}
-	mem_source m = {p, 0};
-	engine_source src = {mem_next, NULL, &m, p->source, p->n, p->nsems, ngops, qcount, NULL, NULL};
+	engine_mem m;
+	engine_source src = engine_mem_source(&m, p, qcount, ngops);
 	rc = engine_run_source(c, &src, sink, r, NULL, e);
 	asim_free(qcount);
 	return rc;

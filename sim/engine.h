@@ -13,8 +13,9 @@
  * recomputed whenever a transfer enters or leaves its data phase). docs/timing-model.md.
  *
  * Cost: O(log k) per instruction for k events pending (k ≤ a few per queue), plus O(d log d) per
- * DMA start or end for d transfers in flight (d ≤ dma.engines). Never per cycle. The hot loop does
- * not allocate (all state is sized before the first instruction).
+ * DMA start or end for d transfers in flight (d ≤ dma.engines). Never per cycle. The hot loop
+ * allocates only to double a ring that is full (the queues' pending instructions, the pieces
+ * held): a number of allocations that grows with the window, not with the program.
  *
  * Time: integer ticks of the chip's common clock (isa_clock). Converting to ns or cycles happens
  * only when reporting.
@@ -100,6 +101,15 @@ typedef struct engine_stats {
 int engine_run_source(const chip *c, const engine_source *src, const event_sink *sink,
                       engine_result *r /* OUT */, engine_stats *st /* OUT, may be NULL */,
                       asim_err *e);
+
+/* A program in memory as a source (pieces of 65,536 instructions), with its queues' counts and
+ * graph-op count as the caller knows them (m holds the state; both outlive the run). */
+typedef struct engine_mem {
+	const isa_program *p;
+	size_t at;
+} engine_mem;
+engine_source engine_mem_source(engine_mem *m, const isa_program *p, const uint64_t *qcount,
+                                uint32_t n_gops);
 
 /* Run `p` on core 0 of `c`. The program is first checked against the chip (isa_check): a problem
  * is reported as "source:line: message". A deadlock at run time (no queue can progress, some

@@ -201,10 +201,16 @@ static void pool_recompute(sim *s, uint64_t now)
 	for (uint32_t j = 0; j < k; j++) {
 		queue *q = &s->qs[s->pool[j]];
 		double share = left / (double)(k - j);
-		q->rate = q->peak < share ? q->peak : share;
-		left -= q->rate;
-		if (left < 0)
-			left = 0;
+		if (q->peak < share) {
+			q->rate = q->peak;
+			left -= q->rate;
+			if (left < 0)
+				left = 0;
+			continue;
+		}
+		/* caps ascend: the fair share is within every remaining cap, so all get exactly it */
+		for (; j < k; j++)
+			s->qs[s->pool[j]].rate = share;
 	}
 	if (s->sink && s->sink->hbm_rate) {
 		double used = 0;

@@ -389,8 +389,11 @@ int rungraph_run(rungraph *rg, const event_sink *sink, engine_result *r, asim_er
 {
 	ASIM_ASSERT(!rg->ran);         /* the producer's state is for one run */
 	rg->ran = 1;
-	if (rg->resident)   /* checked while lowering */
-		return engine_run_trusted(rg->c, &rg->prog, sink, r, e);
+	if (rg->resident) {   /* checked while lowering, counted too */
+		engine_mem m;
+		engine_source src = engine_mem_source(&m, &rg->prog, rg->qcount, rg->info.n_gops);
+		return engine_run_source(rg->c, &src, sink, r, NULL, e);
+	}
 	return run_streamed(rg, sink, r, e);
 }
 

@@ -15,7 +15,8 @@
  *
  * Then shipped graphs on the shipped trn1 (issue #5 targets: ResNet-50 batch 1 in <= 100 ms on one
  * core, load + lower + run and the engine alone): ResNet-50 and a BERT-base layer (seq 128), each
- * phase timed separately -- graph load (YAML parse + checks), lowering, engine -- over several
+ * phase timed separately -- graph load (YAML parse + checks), lowering with each instruction
+ * checked against the chip (sim/rungraph.c, as `accelsim run`), engine -- over several
  * repetitions (best and median: the machine is shared), with the engine's instructions per second
  * and the ratio of each time to the 100 ms target (< 1 meets it). The graphs are found through
  * ASIM_SRCDIR (set by `make bench`), else the current directory.
@@ -30,6 +31,7 @@
 #include "sim/graph.h"
 #include "sim/alloc.h"
 #include "sim/engine.h"
+#include "sim/rungraph.h"
 #include "tests/testchip.h"
 
 static size_t allocs;
@@ -198,22 +200,21 @@ static int graph_bench(const char *name)
 		asim_err_init(&e);
 		chip c;
 		graph g;
-		isa_program p;
+		rungraph *rg = NULL;
 		engine_result r;
 		if (chip_load(&c, "trn1", &e)) {
 			fprintf(stderr, "bench: %s\n", e.msg);
 			return 1;
 		}
-		isa_program_init(&p);
 		lower_opts lo = {0};
 		double t0 = now_s();
 		int rc = graph_load_file(&g, path, &e);
 		double t1 = now_s();
-		if (rc == 0)
-			rc = lower_graph(&g, &c, &lo, &p, &e);
+		if (rc == 0)   /* as `accelsim run`: lowered and checked, kept (a small program) */
+			rc = rungraph_prepare(&rg, &g, &c, &lo, NULL, &e);
 		double t2 = now_s();
 		if (rc == 0)
-			rc = engine_run(&c, &p, NULL, &r, &e);
+			rc = rungraph_run(rg, NULL, &r, &e);
 		double t3 = now_s();
 		if (rc) {
 			fprintf(stderr, "bench: %s: %s\n", path, e.msg);
@@ -223,15 +224,15 @@ static int graph_bench(const char *name)
 		t[1][k] = t2 - t1;
 		t[2][k] = t3 - t2;
 		t[3][k] = t3 - t0;
-		n = p.n;
+		n = rungraph_get_info(rg)->n_insts;
 		end = r.end;
 		clk = r.clk;
 		engine_result_fini(&r);
-		isa_program_fini(&p);
+		rungraph_free(rg);
 		graph_fini(&g);
 		chip_fini(&c);
 	}
-	static const char *const phase[4] = {"graph load", "lowering", "engine", "total"};
+	static const char *const phase[4] = {"graph load", "lower+check", "engine", "total"};
 	printf("  %s on trn1: %zu instructions, simulated %.3f ms; best / median of %d runs:\n", name, n,
 	       isa_ticks_to_ns(&clk, end) / 1e6, REPS);
 	for (int ph = 0; ph < 4; ph++) {
