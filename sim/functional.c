@@ -162,15 +162,9 @@ int func_check_graph(const graph *g, asim_err *e)
 			why = "only FP32 accumulation is executed functionally";
 		if (why == NULL)
 			switch (op->type) {
-			case GRAPH_OP_MATMUL: case GRAPH_OP_RESHAPE:
-			case GRAPH_OP_RELU: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
+			case GRAPH_OP_MATMUL: case GRAPH_OP_RESHAPE: case GRAPH_OP_ADD: case GRAPH_OP_SUB:
+			case GRAPH_OP_MUL: case GRAPH_OP_RELU: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
 			case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH: case GRAPH_OP_EXP: case GRAPH_OP_RELU_BWD:
-				break;
-			case GRAPH_OP_ADD: case GRAPH_OP_SUB: case GRAPH_OP_MUL:
-				for (uint32_t k = 0; k < op->n_in; k++)
-					if (g->tensors[op->in[k]].elems != g->tensors[op->out[0]].elems)
-						why = "broadcasting operands are not executed functionally yet (the "
-						      "lowering reads them through approximate indices)";
 				break;
 			case GRAPH_OP_CONV2D: {
 				const graph_tensor *W = &g->tensors[op->in[1]];
@@ -988,39 +982,62 @@ out:
 	return rc;
 }
 
+/* numpy broadcasting: the element of T (aligned at the right with Y) that output element e reads */
+static uint64_t bcast_index(const graph_tensor *T, const graph_tensor *Y, uint64_t e)
+{
+	uint64_t idx = 0, mul = 1;
+	for (int d = (int)Y->rank - 1, td = (int)T->rank - 1; d >= 0 && td >= 0; d--, td--) {
+		uint64_t k = e % Y->shape[d];
+		e /= Y->shape[d];
+		if (T->shape[td] != 1)
+			idx += k * mul;
+		mul *= T->shape[td];
+	}
+	return idx;
+}
+
 static int ref_eltwise(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                        func_vals *fv, asim_err *e)
 {
 	const graph_op *op = &g->ops[gop];
 	uint64_t n = g->tensors[op->out[0]].elems;
 	float *a = decode_t(g, fv, op->in[0]), *b = op->n_in > 1 ? decode_t(g, fv, op->in[1]) : NULL;
+	float *y = NULL;
 	int rc = 0;
 	if (!a || (op->n_in > 1 && !b)) {
 		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		goto out;
 	}
+	const graph_tensor *TY = &g->tensors[op->out[0]], *TA = &g->tensors[op->in[0]];
+	const graph_tensor *TB = op->n_in > 1 ? &g->tensors[op->in[1]] : TY;
+	y = asim_calloc(n + 1, sizeof *y);
+	if (y == NULL) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (uint64_t i = 0; i < n; i++) {
-		float v;
+		float v, ai = a[bcast_index(TA, TY, i)], bi = b ? b[bcast_index(TB, TY, i)] : 0.0f;
 		switch (op->type) {
-		case GRAPH_OP_ADD: v = act_f32(op->a.activation, canon(a[i] + b[i])); break;
-		case GRAPH_OP_SUB: v = act_f32(op->a.activation, canon(a[i] - b[i])); break;
-		case GRAPH_OP_MUL: v = act_f32(op->a.activation, canon(a[i] * b[i])); break;
-		case GRAPH_OP_RELU_BWD: v = canon(a[i] * (b[i] > 0.0f ? 1.0f : 0.0f)); break;
-		case GRAPH_OP_RELU: v = act_f32(GRAPH_ACT_RELU, a[i]); break;
-		case GRAPH_OP_RELU6: v = act_f32(GRAPH_ACT_RELU6, a[i]); break;
-		case GRAPH_OP_GELU: v = act_f32(GRAPH_ACT_GELU, a[i]); break;
-		case GRAPH_OP_SILU: v = act_f32(GRAPH_ACT_SILU, a[i]); break;
-		case GRAPH_OP_SIGMOID: v = act_f32(GRAPH_ACT_SIGMOID, a[i]); break;
-		case GRAPH_OP_TANH: v = act_f32(GRAPH_ACT_TANH, a[i]); break;
-		case GRAPH_OP_EXP: v = act_f32(GRAPH_ACT_EXP, a[i]); break;
+		case GRAPH_OP_ADD: v = act_f32(op->a.activation, canon(ai + bi)); break;
+		case GRAPH_OP_SUB: v = act_f32(op->a.activation, canon(ai - bi)); break;
+		case GRAPH_OP_MUL: v = act_f32(op->a.activation, canon(ai * bi)); break;
+		case GRAPH_OP_RELU_BWD: v = canon(ai * (bi > 0.0f ? 1.0f : 0.0f)); break;
+		case GRAPH_OP_RELU: v = act_f32(GRAPH_ACT_RELU, ai); break;
+		case GRAPH_OP_RELU6: v = act_f32(GRAPH_ACT_RELU6, ai); break;
+		case GRAPH_OP_GELU: v = act_f32(GRAPH_ACT_GELU, ai); break;
+		case GRAPH_OP_SILU: v = act_f32(GRAPH_ACT_SILU, ai); break;
+		case GRAPH_OP_SIGMOID: v = act_f32(GRAPH_ACT_SIGMOID, ai); break;
+		case GRAPH_OP_TANH: v = act_f32(GRAPH_ACT_TANH, ai); break;
+		case GRAPH_OP_EXP: v = act_f32(GRAPH_ACT_EXP, ai); break;
 		default: ASIM_ASSERT(0); v = 0.0f;
 		}
-		a[i] = v;
+		y[i] = v;
 	}
-	round_out(g, c, o, gop, 0, a, n, fv);
+	round_out(g, c, o, gop, 0, y, n, fv);
 out:
 	asim_free(a);
 	asim_free(b);
+	asim_free(y);
 	return rc;
 }
 

@@ -343,11 +343,13 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"ops:\n  - {name: probs, type: softmax, inputs: [x], outputs: [y]}\n";
 	static const char B[] =
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
-	"  - {name: x, kind: input, shape: [4, 8]}\n"
-	"  - {name: b, kind: weight, shape: [8]}\n"
-	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: bias_add, type: add, inputs: [x, b], outputs: [y]}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (softmax)", "'bias_add' (add)"};
+	"  - {name: w, kind: weight, shape: [4, 8]}\n"
+	"  - {name: dw, kind: input, shape: [4, 8]}\n"
+	"  - {name: m, kind: input, shape: [4, 8]}\n"
+	"  - {name: w1, kind: output, shape: [4, 8]}\n"
+	"  - {name: m1, kind: output, shape: [4, 8]}\n"
+	"ops:\n  - {name: step, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1}\n";
+	const char *src[2] = {G, B}, *name[2] = {"'probs' (softmax)", "'step' (sgd_update)"};
 	for (int k = 0; k < 2; k++) {
 		graph g;
 		asim_err e;
@@ -525,6 +527,114 @@ Test(functional, bad_input_files_are_one_line_errors_with_status_2)
 	free(dir);
 	free(in);
 	free(gp);
+	func_vals_fini(&fv);
+	chip_fini(&c);
+	graph_fini(&g);
+}
+
+/* ---- ops beyond matmul/conv: each graph against the reference, bit for bit ------------------
+ * Templates take the dtype, then the numerics suffix of every op ("" or ", rounding: sr"). */
+
+static const char BCAST[] =
+"accelsim: 1\nname: bcast\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [37, 19]}\n"
+"  - {name: b, kind: weight, shape: [19]}\n"
+"  - {name: y1, kind: output, shape: [37, 19]}\n"
+"  - {name: p, kind: input, shape: [4, 1, 3]}\n"
+"  - {name: q, kind: input, shape: [5, 1]}\n"
+"  - {name: y2, kind: output, shape: [4, 5, 3]}\n"
+"  - {name: f, kind: input, shape: [2, 7, 5, 6]}\n"
+"  - {name: s, kind: weight, shape: [7, 1, 1]}\n"
+"  - {name: y3, kind: output, shape: [2, 7, 5, 6]}\n"
+"  - {name: sc, kind: input, shape: [3, 20, 21]}\n"
+"  - {name: m, kind: input, shape: [1, 1, 21]}\n"
+"  - {name: y4, kind: output, shape: [3, 20, 21]}\n"
+"  - {name: one, kind: weight, shape: [1]}\n"
+"  - {name: y5, kind: output, shape: [37, 19]}\n"
+"  - {name: w, kind: input, shape: [3, 1700]}\n"
+"  - {name: v, kind: weight, shape: [1700]}\n"
+"  - {name: y6, kind: output, shape: [3, 1700]}\n"
+"ops:\n"
+"  - {name: bias, type: add, inputs: [x, b], outputs: [y1]%s}\n"
+"  - {name: outer, type: sub, inputs: [p, q], outputs: [y2]%s}\n"
+"  - {name: chan, type: mul, inputs: [f, s], outputs: [y3]%s}\n"
+"  - {name: mask, type: add, inputs: [sc, m], outputs: [y4], activation: gelu%s}\n"
+"  - {name: scal, type: sub, inputs: [one, x], outputs: [y5]%s}\n"
+"  - {name: long, type: mul, inputs: [w, v], outputs: [y6]%s}\n";
+
+static uint64_t nonzero(const graph *g, const func_vals *a);
+
+/* the graph template t in dtype dt, every op rounding with RNE (sr = 0) or SR */
+static void load_typed(graph *g, const char *t, const char *dt, int sr)
+{
+	char buf[8192];
+	const char *r = sr ? SR : "";
+	snprintf(buf, sizeof buf, t, dt, r, r, r, r, r, r, r, r);
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(g, "typed.yaml", buf, strlen(buf), &e), 0, "%s", e.msg);
+}
+
+static void load_chip(chip *c, const char *name)
+{
+	asim_err e;
+	asim_err_init(&e);
+	if (strcmp(name, "tiny") == 0 || strcmp(name, "tiny-wide") == 0) {
+		tiny_chip(c, name[4] != '\0');
+		return;
+	}
+	cr_assert_eq(chip_load(c, name, &e), 0, "%s: %s", name, e.msg);
+}
+
+/* every computed tensor equals the reference on trn1, edge-npu and both tiny chips, in bf16,
+ * fp32 and fp8_e4m3, with RNE and SR; and the values are not trivially zero */
+static void typed_equals_reference(const char *t, uint64_t min_nonzero)
+{
+	static const char *chips[] = {"trn1", "edge-npu", "tiny", "tiny-wide"};
+	static const char *dts[] = {"bf16", "fp32", "fp8_e4m3"};
+	for (int ci = 0; ci < 4; ci++)
+		for (int di = 0; di < 3; di++)
+			for (int sr = 0; sr < 2; sr++) {
+				graph g;
+				chip c;
+				load_typed(&g, t, dts[di], sr);
+				load_chip(&c, chips[ci]);
+				func_vals fv, ref;
+				run_both(&g, &c, 11, FUNC_ORDER_PROGRAM, &fv, &ref);
+				cr_expect_gt(nonzero(&g, &fv), min_nonzero, "%s %s sr=%d: trivially zero",
+				             chips[ci], dts[di], sr);
+				cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s %s sr=%d: differs from the reference",
+				             chips[ci], dts[di], sr);
+				func_vals_fini(&fv);
+				func_vals_fini(&ref);
+				chip_fini(&c);
+				graph_fini(&g);
+			}
+}
+
+Test(functional, broadcasting_elementwise_equals_reference) { typed_equals_reference(BCAST, 1000); }
+
+/* by hand, fp32: y2[i][j][k] = p[i][0][k] − q[j][0], y3[n][c][h][w] = f[n][c][h][w] · s[c] */
+Test(functional, broadcast_indices_by_hand)
+{
+	graph g;
+	chip c;
+	load_typed(&g, BCAST, "fp32", 0);
+	tiny_chip(&c, 0);
+	func_vals fv;
+	run_both(&g, &c, 1, FUNC_ORDER_PROGRAM, &fv, NULL);
+	const float *p = fv.v[graph_find_tensor(&g, "p")], *q = fv.v[graph_find_tensor(&g, "q")];
+	const float *y2 = fv.v[graph_find_tensor(&g, "y2")];
+	const float *f = fv.v[graph_find_tensor(&g, "f")], *s = fv.v[graph_find_tensor(&g, "s")];
+	const float *y3 = fv.v[graph_find_tensor(&g, "y3")];
+	int bad = 0;
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 5; j++)
+			for (int k = 0; k < 3; k++)
+				bad += y2[(i * 5 + j) * 3 + k] != p[i * 3 + k] - q[j];
+	for (int i = 0; i < 2 * 7 * 30; i++)
+		bad += y3[i] != f[i] * s[(i / 30) % 7];
+	cr_expect_eq(bad, 0);
 	func_vals_fini(&fv);
 	chip_fini(&c);
 	graph_fini(&g);
