@@ -50,6 +50,18 @@ static void vec_ts(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_
 	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, ba == wd ? NULL : NULL, NULL);
 }
 
+static void vec_ts_ox(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_buf *wd,
+                      const isa_ap *a, lower_buf *ba, const isa_oidx *ox)
+{
+	isa_inst in = lower_inst(ISA_OP_TENSOR_SCALAR);
+	in.func = (uint8_t)alu;
+	in.scale = imm;
+	in.dst = *d;
+	in.src[0] = *a;
+	in.oidx = *ox;
+	lower_compute(L, LOWER_Q_VEC, &in, wd, 1, ba, NULL, NULL);
+}
+
 static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, int fresh,
                    const isa_ap *a, lower_buf *ba)
 {
@@ -766,13 +778,13 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 				red.func = ISA_ALU_ADD;
 				red.dst = a;
 				red.src[0] = d;
+				if (e0 > 0)            /* later pieces continue the running sum in acc */
+					red.flags = ISA_F_ACCUMULATE;
 				lower_compute(L, LOWER_Q_VEC, &red, &acc, e0 == 0, x, NULL, NULL);
-				if (e0 > 0) {
-					/* partial sums accumulate: modelled as the reduce writing acc in place */
-				}
 			}
 			isa_ap o = lower_ap_sbuf(Y->dtype, 0, pn, ob.off, 1, esy, 1, 0);
-			vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)(H * W)), &o, &ob, 1, &a, &acc);
+			isa_oidx ox = lower_oidx(0, (int64_t)p0, 1, 0, 0);
+			vec_ts_ox(L, ISA_ALU_MUL, (float)(1.0 / (double)(H * W)), &o, &ob, &a, &acc, &ox);
 			isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + p0 * esy, pn, esy, 1, esy, 1, 0);
 			lower_store(L, ty, &dst, &o, &ob);
 		}
@@ -818,8 +830,10 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 				isa_ap full = lower_ap_sbuf(X->dtype, 0, pn, b->off, (uint32_t)(brow * bcol), esx, 1, 0);
 				int fresh = 1;
 				if (vy0 != y0 || vx0 != x0 || vy1 - y0 != (int64_t)brow || vx1 - x0 != (int64_t)bcol) {
-					/* padding: −inf for max, 0 for average (count includes padding) */
-					vec_ts(L, mx ? ISA_ALU_MIN : ISA_ALU_MUL, mx ? -INFINITY : 0.0f, &full, b, 1, &full, b);
+					/* padding (a memset): the lowest value of the dtype for max (−inf; −448 in
+					 * fp8_e4m3, which has no inf), +0 for average (the count includes padding) */
+					float lo = X->dtype == ASIM_DT_FP8_E4M3 ? -448.0f : -INFINITY;
+					vec_ts(L, ISA_ALU_SET, mx ? lo : 0.0f, &full, b, 1, &full, b);
 					fresh = 0;
 				}
 				if (vy1 > vy0 && vx1 > vx0) {
@@ -841,7 +855,8 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 					}
 				lower_buf *o = &ob[slot % 2];
 				isa_ap oa = lower_ap_sbuf(Y->dtype, 0, pn, o->off, (uint32_t)cc, esy, (uint32_t)rr, cc * esy);
-				vec_ts(L, ISA_ALU_MUL, mx ? 1.0f : (float)(1.0 / (double)(KH * KW)), &oa, o, 1, &a, &acc);
+				isa_oidx ox = lower_oidx(0, (int64_t)((p0 * OH + r0) * OW + c0), (int64_t)(OH * OW), 1, (int64_t)OW);
+				vec_ts_ox(L, ISA_ALU_MUL, mx ? 1.0f : (float)(1.0 / (double)(KH * KW)), &oa, o, &a, &acc, &ox);
 				isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + ((p0 * OH + r0) * OW + c0) * esy, pn,
 				                          OH * OW * esy, (uint32_t)cc, esy, (uint32_t)rr, OW * esy);
 				lower_store(L, ty, &dst, &oa, o);

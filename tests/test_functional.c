@@ -639,3 +639,97 @@ Test(functional, broadcast_indices_by_hand)
 	chip_fini(&c);
 	graph_fini(&g);
 }
+
+static const char POOL[] =
+"accelsim: 1\nname: pool\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [2, 5, 13, 11]}\n"
+"  - {name: mp, kind: output, shape: [2, 5, 7, 6]}\n"
+"  - {name: ap, kind: output, shape: [2, 5, 7, 6]}\n"
+"  - {name: a2, kind: output, shape: [2, 5, 12, 10]}\n"
+"  - {name: gp, kind: output, shape: [2, 5, 1, 1]}\n"
+"  - {name: big, kind: input, shape: [1, 3, 40, 50]}\n"
+"  - {name: bg, kind: output, shape: [1, 3, 1, 1]}\n"
+"  - {name: bm, kind: output, shape: [1, 3, 20, 25]}\n"
+"ops:\n"
+"  - {name: maxp, type: maxpool, inputs: [x], outputs: [mp], kernel: 3, stride: 2, padding: 1%s}\n"
+"  - {name: avgp, type: avgpool, inputs: [x], outputs: [ap], kernel: 3, stride: 2, padding: 1%s}\n"
+"  - {name: avg2, type: avgpool, inputs: [x], outputs: [a2], kernel: 2%s}\n"
+"  - {name: gap, type: global_avgpool, inputs: [x], outputs: [gp]%s}\n"
+"  - {name: gapb, type: global_avgpool, inputs: [big], outputs: [bg]%s}\n"
+"  - {name: maxb, type: maxpool, inputs: [big], outputs: [bm], kernel: 3, stride: 2, padding: 1%s}\n";
+
+static const char MOVE[] =
+"accelsim: 1\nname: move\ndtype: %s\ntensors:\n"
+"  - {name: t, kind: input, shape: [3, 37, 19]}\n"
+"  - {name: tt, kind: output, shape: [3, 19, 37]}\n"
+"  - {name: tg, kind: output, shape: [19, 3, 37]}\n"
+"  - {name: a, kind: input, shape: [3, 5, 19]}\n"
+"  - {name: b, kind: input, shape: [3, 7, 19]}\n"
+"  - {name: c1, kind: output, shape: [3, 12, 19]}\n"
+"  - {name: d, kind: input, shape: [3, 5, 4]}\n"
+"  - {name: c2, kind: output, shape: [3, 5, 23]}\n"
+"ops:\n"
+"  - {name: swap, type: transpose, inputs: [t], outputs: [tt], perm: [0, 2, 1]}\n"
+"  - {name: perm, type: transpose, inputs: [t], outputs: [tg], perm: [2, 0, 1]}\n"
+"  - {name: cat1, type: concat, inputs: [a, b], outputs: [c1], axis: 1}\n"
+"  - {name: cat2, type: concat, inputs: [a, d], outputs: [c2], axis: -1}\n";
+
+Test(functional, pooling_equals_reference) { typed_equals_reference(POOL, 300); }
+Test(functional, transpose_and_concat_equal_reference) { typed_equals_reference(MOVE, 1000); }
+
+/* by hand, fp32: a 2×2 average of a 1×1×2×2 input is ((x0 + x1) + x2) + x3 times 0.25; a 2×2
+ * max with a NaN is the canonical NaN; global average of 3 values: ((+0 + x0) + x1 + x2)·fl(1/3) */
+Test(functional, pooling_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: p\ndtype: fp32\ntensors:\n"
+	"  - {name: x, kind: input, shape: [1, 1, 2, 2]}\n"
+	"  - {name: a, kind: output, shape: [1, 1, 1, 1]}\n"
+	"  - {name: m, kind: output, shape: [1, 1, 1, 1]}\n"
+	"  - {name: z, kind: input, shape: [1, 1, 1, 3]}\n"
+	"  - {name: g, kind: output, shape: [1, 1, 1, 1]}\n"
+	"ops:\n"
+	"  - {name: av, type: avgpool, inputs: [x], outputs: [a], kernel: 2}\n"
+	"  - {name: mx, type: maxpool, inputs: [x], outputs: [m], kernel: 2}\n"
+	"  - {name: gp, type: global_avgpool, inputs: [z], outputs: [g]}\n";
+	graph g;
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(&g, "p.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+	cr_assert_eq(chip_load_default(&c, &e), 0);
+	isa_program p;
+	isa_program_init(&p);
+	lower_opts lo = {0};
+	cr_assert_eq(lower_graph(&g, &c, &lo, &p, &e), 0, "%s", e.msg);
+	for (int k = 0; k < 2; k++) {
+		func_vals fv;
+		cr_assert_eq(func_vals_init(&fv, &g, &e), 0);
+		float x[4] = {1.0f, 0x1p-24f, 0x1p-24f, 3.0f}, z[3] = {0.1f, 0.2f, 0.3f};
+		if (k)
+			x[1] = NAN;
+		memcpy(fv.v[0], x, sizeof x);
+		memcpy(fv.v[3], z, sizeof z);
+		func_opts o = {0, FUNC_ORDER_PROGRAM};
+		cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+		float a = *(float *)fv.v[1], m = *(float *)fv.v[2], gg = *(float *)fv.v[4];
+		uint32_t mb;
+		memcpy(&mb, &m, 4);
+		if (k == 0) {
+			/* (1 + 2^-24) = 1 (tie to even), + 2^-24 = 1, + 3 = 4; · 0.25 = 1 */
+			cr_expect_eq(a, 1.0f, "%a", (double)a);
+			cr_expect_eq(m, 3.0f);
+			volatile float s = 0.0f;
+			s = s + 0.1f;
+			s = s + 0.2f;
+			s = s + 0.3f;
+			cr_expect_eq(gg, s * (float)(1.0 / 3.0), "%a", (double)gg);
+		} else {
+			cr_expect_eq(mb, 0x7fc00000u, "max with a NaN: %08x", mb);
+		}
+		func_vals_fini(&fv);
+	}
+	isa_program_fini(&p);
+	chip_fini(&c);
+	graph_fini(&g);
+}
