@@ -174,8 +174,8 @@ int isa_validate_inst(const isa_inst *in, isa_problem *pb)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "unknown activation function %u", in->func);
 	if (!is_vec && op != ISA_OP_ACTIVATE && in->func != 0)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'%s' takes no function", mn);
-	if ((in->flags & ISA_F_ACCUMULATE) && op != ISA_OP_MATMUL)
-		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'acc' belongs to matmul");
+	if ((in->flags & ISA_F_ACCUMULATE) && op != ISA_OP_MATMUL && op != ISA_OP_TENSOR_REDUCE)
+		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'acc' belongs to matmul and tensor_reduce");
 	if ((in->flags & ISA_F_REDUCE) && op != ISA_OP_ACTIVATE)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'reduce' belongs to activate");
 	if ((in->flags & ISA_F_GATHER) && op != ISA_OP_DMA_COPY)

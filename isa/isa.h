@@ -56,7 +56,8 @@ typedef enum isa_alu {
 
 /* Instruction flags. */
 enum {
-	ISA_F_ACCUMULATE = 1 << 0,  /* matmul: PSUM += (else PSUM =) */
+	ISA_F_ACCUMULATE = 1 << 0,  /* matmul: PSUM += (else PSUM =); tensor_reduce: continue
+	                               from dst (add: dst + src0[0] + ...), else start afresh */
 	ISA_F_REDUCE     = 1 << 1,  /* activate: also accumulate along the free axis */
 	ISA_F_GATHER     = 1 << 2,  /* dma: indirect gather, each row (partition) from an address
 	                               read from an index tensor: one descriptor per row */

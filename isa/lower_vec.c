@@ -10,9 +10,8 @@
  *   HBM  [.... tile t: rows × F elements ....][ tile t+1 ...]
  *   SBUF partition p: [ F elements of row p ]   one buffer per operand, double-buffered
  *
- * Broadcast operands (fewer elements than the output) are loaded once into SBUF when they fit
- * (bias vectors, per-channel scales) and read through a stride-0 access pattern; otherwise they
- * are streamed alongside, wrapping around their extent.
+ * Broadcasting add/sub/mul use a tiling aligned with the output's (collapsed) dims instead, so
+ * that every operand element is addressed exactly: lower_bcast_op().
  *
  * Row-wise ops (softmax, norms) put rows on partitions and the normalised axis on the free axis;
  * a row that does not fit in SBUF (with its temporaries) is processed in chunks along the free
@@ -49,6 +48,18 @@ static void vec_ts(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_
 	in.dst = *d;
 	in.src[0] = *a;
 	lower_compute(L, LOWER_Q_VEC, &in, wd, fresh, ba, ba == wd ? NULL : NULL, NULL);
+}
+
+static void vec_ts_ox(lower_ctx *L, isa_alu alu, float imm, const isa_ap *d, lower_buf *wd,
+                      const isa_ap *a, lower_buf *ba, const isa_oidx *ox)
+{
+	isa_inst in = lower_inst(ISA_OP_TENSOR_SCALAR);
+	in.func = (uint8_t)alu;
+	in.scale = imm;
+	in.dst = *d;
+	in.src[0] = *a;
+	in.oidx = *ox;
+	lower_compute(L, LOWER_Q_VEC, &in, wd, 1, ba, NULL, NULL);
 }
 
 static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, int fresh,
@@ -99,32 +110,252 @@ static graph_act act_of_op(graph_op_type t)
 	}
 }
 
+/* ---- broadcasting add / sub / mul: exact operand addressing ---------------------------------
+ *
+ * The output's dims are collapsed (size-1 dims dropped; neighbours merged where every operand is
+ * contiguous across them or broadcast in both) into c[0..k], each operand with element strides
+ * ts[o][d] (0 where it is broadcast). A tile is a 3-level view of that index space:
+ *
+ *   case A (innermost dim longer than a row):  partition p = chunk p of n0 elements of dim k
+ *   case B (a row holds whole dim-k runs):     free (i < c[k], j < n1 of dim k-1); partitions =
+ *                                              blocks of n1 along dim k-1, or, when n1 = c[k-1],
+ *                                              one index of dim k-2 each
+ *   case C (long dim k, many dim-(k-1) rows):  partition p = index p of dim k-1, free = a chunk
+ *                                              of dim k (chunks outermost)
+ *
+ * so every operand's elements of a tile are ONE access pattern (pstride, s0, s1; zero strides
+ * where it is broadcast): a broadcast operand is loaded compressed (only its distinct elements)
+ * and read with stride 0, and is loaded once for the whole op when it does not vary across
+ * tiles (bias vectors, masks, per-channel scales; case C: per chunk). The cases are compared by a
+ * cost proxy
+ * (tiles × 64 + elements per partition) and the cheaper is used.
+ */
+typedef struct bc_plan {
+	uint32_t nd, k, pd, d1;        /* collapsed dims, innermost, partition dim, 2nd free dim */
+	int has_d1;
+	uint64_t c[GRAPH_MAX_RANK + 1];
+	int64_t ts[GRAPH_MAX_IN + 1][GRAPH_MAX_RANK + 1];  /* operands, then the output (last) */
+	uint64_t n0, n1, q;            /* free extents; pd elements per partition */
+	uint64_t kc;                   /* case C: dim k in chunks of kc (pd = k − 1), else 0 */
+} bc_plan;
+
+/* tiles of a plan: outer index over dims < pd, then blocks of P rows along pd (+ one tail row) */
+static uint64_t bc_cost(const bc_plan *b, uint32_t P)
+{
+	uint64_t outer = 1;
+	for (uint32_t d = 0; d < b->pd; d++)
+		outer *= b->c[d];
+	uint64_t full = b->c[b->pd] / b->q, tail = b->c[b->pd] % b->q != 0;
+	uint64_t nch = b->kc ? lower_ceil(b->c[b->k], b->kc) : 1;
+	return nch * outer * ((lower_ceil(full, P) + tail) * 64 + (full ? lower_ceil(full, P) : 0) * b->n0 * b->n1
+	                      + tail * b->n0 * b->n1);
+}
+
+static void bc_collapse(lower_ctx *L, const graph_op *op, bc_plan *b)
+{
+	const graph_tensor *Y = lower_T(L, op->out[0]);
+	uint32_t nin = op->n_in, r = Y->rank;
+	int64_t st[GRAPH_MAX_IN + 1][GRAPH_MAX_RANK];
+	for (uint32_t o = 0; o <= nin; o++) {
+		const graph_tensor *T = lower_T(L, o < nin ? op->in[o] : op->out[0]);
+		int64_t m = 1;
+		for (int d = (int)r - 1; d >= 0; d--) {
+			int td = d - (int)(r - T->rank);
+			uint64_t sz = td >= 0 ? T->shape[td] : 1;
+			st[o][d] = sz == Y->shape[d] ? m : 0;
+			m *= (int64_t)sz;
+		}
+	}
+	b->nd = 0;
+	for (uint32_t d = 0; d < r; d++) {
+		if (Y->shape[d] == 1)
+			continue;
+		int merge = b->nd > 0;
+		for (uint32_t o = 0; o <= nin && merge; o++)
+			merge = st[o][d] * (int64_t)Y->shape[d] == b->ts[o][b->nd - 1]
+			        || (st[o][d] == 0 && b->ts[o][b->nd - 1] == 0);
+		if (merge) {
+			b->c[b->nd - 1] *= Y->shape[d];
+			for (uint32_t o = 0; o <= nin; o++)
+				b->ts[o][b->nd - 1] = st[o][d];
+			continue;
+		}
+		b->c[b->nd] = Y->shape[d];
+		for (uint32_t o = 0; o <= nin; o++)
+			b->ts[o][b->nd] = st[o][d];
+		b->nd++;
+	}
+	if (b->nd == 0) {                  /* one element */
+		b->nd = 1;
+		b->c[0] = 1;
+		for (uint32_t o = 0; o <= nin; o++)
+			b->ts[o][0] = 0;
+	}
+	b->k = b->nd - 1;
+}
+
+static int lower_bcast_op(lower_ctx *L, const graph_op *op)
+{
+	uint32_t P = L->c->sbuf.partitions, nin = op->n_in;
+	const graph_tensor *Y = lower_T(L, op->out[0]);
+	uint64_t E = Y->elems, esy = es_of(L, op->out[0]);
+	bc_plan b, a;
+	memset(&b, 0, sizeof b);
+	bc_collapse(L, op, &b);
+	/* per element of a row: 2 slots per operand (broadcast ones use at most that), 2 fp32 temps */
+	uint64_t per = 2 * esy + 8;
+	for (uint32_t i = 0; i < nin; i++)
+		per += 2 * es_of(L, op->in[i]);
+	uint64_t Fb = lower_min(lower_budget(L) / per, 16384);
+	if (Fb == 0)
+		return lower_mapping_error(L, "no room in SBUF for one element per partition");
+	uint32_t k = b.k;
+	/* case A: chunks of dim k on partitions */
+	a = b;
+	a.n0 = lower_min(b.c[k], lower_min(Fb, lower_max(1, lower_ceil(E, P))));
+	a.n1 = 1;
+	a.pd = k;
+	a.q = a.n0;
+	/* case C: rows along dim k − 1, chunks of dim k */
+	bc_plan cc = b;
+	if (k >= 1) {
+		cc.pd = k - 1;
+		cc.q = 1;
+		cc.n0 = cc.kc = lower_min(b.c[k], Fb);
+		cc.n1 = 1;
+		if (bc_cost(&cc, P) < bc_cost(&a, P))
+			a = cc;
+	}
+	/* case B: whole dim-k runs in a row */
+	if (b.c[k] <= Fb) {
+		b.n0 = b.c[k];
+		b.n1 = 1;
+		if (k >= 1) {
+			b.has_d1 = 1;
+			b.d1 = k - 1;
+			b.n1 = lower_min(b.c[k - 1], lower_min(lower_max(1, Fb / b.c[k]),
+			                                       lower_max(1, lower_ceil(E, b.c[k] * P))));
+		}
+		if (k >= 1 && b.n1 < b.c[k - 1]) {
+			b.pd = k - 1;
+			b.q = b.n1;
+		} else if (k >= 2) {
+			b.pd = k - 2;
+			b.q = 1;
+		} else {                   /* the whole tensor in one row (k ≤ 1) */
+			b.pd = 0;
+			b.q = b.c[0];
+		}
+		if (bc_cost(&a, P) < bc_cost(&b, P))
+			b = a;
+	} else {
+		b = a;
+	}
+	/* buffers: per operand its compressed row (m0 × m1 distinct elements), resident (one buffer,
+	 * reloaded only when its elements change) when it does not vary across the tiles of one
+	 * chunk (zero strides on every dim up to pd) */
+	uint64_t m0[GRAPH_MAX_IN], m1[GRAPH_MAX_IN];
+	int res[GRAPH_MAX_IN];
+	lower_buf in_b[GRAPH_MAX_IN][2], out_b[2], t0;
+	for (uint32_t i = 0; i < nin; i++) {
+		m0[i] = b.ts[i][k] ? b.n0 : 1;
+		m1[i] = b.has_d1 && b.ts[i][b.d1] ? b.n1 : 1;
+		res[i] = 1;
+		for (uint32_t d = 0; d <= b.pd; d++)
+			if (b.ts[i][d] != 0)
+				res[i] = 0;
+		for (int s = 0; s < 2 - res[i]; s++)
+			lower_sbuf_alloc(L, &in_b[i][s], m0[i] * m1[i] * es_of(L, op->in[i]));
+	}
+	for (int s = 0; s < 2; s++)
+		lower_sbuf_alloc(L, &out_b[s], b.n0 * b.n1 * esy);
+	lower_sbuf_alloc(L, &t0, b.n0 * b.n1 * 4);
+	uint64_t outer = 1;
+	for (uint32_t d = 0; d < b.pd; d++)
+		outer *= b.c[d];
+	uint64_t full = b.c[b.pd] / b.q, tail = b.c[b.pd] % b.q;
+	int64_t loaded[GRAPH_MAX_IN];
+	for (uint32_t i = 0; i < nin; i++)
+		loaded[i] = -1;
+	uint32_t slot = 0;
+	for (uint64_t j0 = 0; j0 < b.c[k]; j0 += b.kc ? b.kc : b.c[k])
+	for (uint64_t o = 0; o < outer; o++)
+		for (uint64_t ti = 0; ti < lower_ceil(full, P) + (tail != 0); ti++, slot++) {
+			/* this tile: rows × (n0 × n1), pd elements [s0·q, ...) of outer index o; the
+			 * remainder of pd (tail < q elements) is a last one-row tile */
+			int is_tail = ti >= lower_ceil(full, P);
+			uint64_t s0 = is_tail ? full : ti * P;
+			uint32_t rows = is_tail ? 1 : (uint32_t)lower_min(P, full - s0);
+			uint64_t q = is_tail ? tail : b.q;
+			uint64_t n0 = b.pd == k ? q : b.kc ? lower_min(b.kc, b.c[k] - j0) : b.n0;
+			uint64_t n1 = b.has_d1 && b.pd == b.d1 ? q : b.n1;
+			int64_t base[GRAPH_MAX_IN + 1];
+			for (uint32_t t = 0; t <= nin; t++) {
+				uint64_t idx = o;
+				base[t] = (int64_t)(s0 * b.q) * b.ts[t][b.pd] + (int64_t)j0 * b.ts[t][k];
+				for (int d = (int)b.pd - 1; d >= 0; d--) {
+					base[t] += (int64_t)(idx % b.c[d]) * b.ts[t][d];
+					idx /= b.c[d];
+				}
+			}
+			isa_ap a_in[GRAPH_MAX_IN];
+			lower_buf *b_in[GRAPH_MAX_IN];
+			for (uint32_t i = 0; i < nin; i++) {
+				uint32_t t = op->in[i];
+				uint64_t e = es_of(L, t);
+				int64_t s1b = b.has_d1 ? b.ts[i][b.d1] : 0;
+				b_in[i] = &in_b[i][res[i] ? 0 : slot % 2];
+				uint32_t l0 = (uint32_t)(b.ts[i][k] ? n0 : 1), l1 = (uint32_t)(s1b ? n1 : 1);
+				a_in[i] = lower_ap_sbuf(dt_of(L, t), 0, rows, b_in[i]->off, (uint32_t)n0,
+				                        b.ts[i][k] ? e : 0, (uint32_t)n1, s1b ? m0[i] * e : 0);
+				if (res[i] && loaded[i] == base[i])
+					continue;
+				uint32_t lr = res[i] ? (uint32_t)lower_min(P, lower_max(full, 1)) : rows;
+				isa_ap src = lower_ap_hbm(dt_of(L, t), L->hbm_addr[t] + (uint64_t)base[i] * e, lr,
+				                          (uint64_t)(b.q * (uint64_t)b.ts[i][b.pd]) * e, l0,
+				                          (uint64_t)b.ts[i][k] * e, l1, (uint64_t)s1b * e);
+				isa_ap d = lower_ap_sbuf(dt_of(L, t), 0, lr, b_in[i]->off, l0, e, l1, m0[i] * e);
+				lower_load(L, t, &d, &src, b_in[i], 1);
+				loaded[i] = base[i];
+			}
+			lower_buf *bo = &out_b[slot % 2];
+			isa_ap ao = lower_ap_sbuf(Y->dtype, 0, rows, bo->off, (uint32_t)n0, esy, (uint32_t)n1, n0 * esy);
+			int64_t ok = b.ts[nin][k], o1 = b.has_d1 ? b.ts[nin][b.d1] : 0;
+			int64_t op_ = (int64_t)b.q * b.ts[nin][b.pd];
+			isa_oidx ox = lower_oidx(0, base[nin], op_, ok, o1);
+			isa_alu alu = op->type == GRAPH_OP_ADD ? ISA_ALU_ADD : op->type == GRAPH_OP_SUB
+			              ? ISA_ALU_SUB : ISA_ALU_MUL;
+			if (op->a.activation == GRAPH_ACT_NONE) {
+				vec_tt_ox(L, alu, &ao, bo, &a_in[0], b_in[0], &a_in[1], b_in[1], &ox);
+			} else {
+				isa_ap A0 = lower_ap_sbuf(ASIM_DT_FP32, 0, rows, t0.off, (uint32_t)n0, 4, (uint32_t)n1, n0 * 4);
+				vec_tt(L, alu, &A0, &t0, 1, &a_in[0], b_in[0], &a_in[1], b_in[1]);
+				act_op_ox(L, op->a.activation, &ao, bo, &A0, &t0, &ox);
+			}
+			isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[op->out[0]] + (uint64_t)base[nin] * esy, rows,
+			                          (uint64_t)op_ * esy, (uint32_t)n0, (uint64_t)ok * esy, (uint32_t)n1,
+			                          (uint64_t)o1 * esy);
+			lower_store(L, op->out[0], &dst, &ao, bo);
+		}
+	lower_release(L);
+	return 0;
+}
+
 int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 {
+	for (uint32_t i = 0; i < op->n_in; i++)
+		if (lower_T(L, op->in[i])->elems < lower_T(L, op->out[0])->elems)
+			return lower_bcast_op(L, op);
 	uint32_t P = L->c->sbuf.partitions;
 	uint32_t nin = op->n_in, nout = op->n_out;
 	ASIM_ASSERT(nin + nout <= VEC_MAX_OPS + 1);
 	const graph_tensor *Y = lower_T(L, op->out[0]);
 	uint64_t E = Y->elems;
 	uint64_t budget = lower_budget(L);
-	/* broadcast inputs: resident when they fit in a quarter of the budget */
-	int bcast[GRAPH_MAX_IN] = {0};
-	uint64_t res_b = 0;
-	for (uint32_t i = 0; i < nin; i++) {
-		const graph_tensor *T = lower_T(L, op->in[i]);
-		if (T->elems < E) {
-			bcast[i] = 1;
-			res_b += lower_ceil(T->elems, P) * es_of(L, op->in[i]);
-		}
-	}
-	int res = res_b <= budget / 4;
-	if (res)
-		budget -= res_b;
-	/* per element of a row: 2 slots per streamed operand, 2 fp32 temporaries */
+	/* per element of a row: 2 slots per operand, 2 fp32 temporaries */
 	uint64_t per = 0;
 	for (uint32_t i = 0; i < nin; i++)
-		if (!(bcast[i] && res))
-			per += 2 * es_of(L, op->in[i]);
+		per += 2 * es_of(L, op->in[i]);
 	for (uint32_t i = 0; i < nout; i++)
 		per += 2 * es_of(L, op->out[i]);
 	per += 8;
@@ -132,36 +363,15 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 	if (F == 0)
 		return lower_mapping_error(L, "no room in SBUF for one element per partition");
 	F = lower_min(F, lower_ceil(E, P));
-	lower_buf in_b[GRAPH_MAX_IN][2], out_b[GRAPH_MAX_OUT][2], rb[GRAPH_MAX_IN], t0, t1;
-	for (uint32_t i = 0; i < nin; i++) {
-		if (bcast[i] && res)
-			lower_sbuf_alloc(L, &rb[i], lower_ceil(lower_T(L, op->in[i])->elems, P) * es_of(L, op->in[i]));
-		else
-			for (int s = 0; s < 2; s++)
-				lower_sbuf_alloc(L, &in_b[i][s], F * es_of(L, op->in[i]));
-	}
+	lower_buf in_b[GRAPH_MAX_IN][2], out_b[GRAPH_MAX_OUT][2], t0, t1;
+	for (uint32_t i = 0; i < nin; i++)
+		for (int s = 0; s < 2; s++)
+			lower_sbuf_alloc(L, &in_b[i][s], F * es_of(L, op->in[i]));
 	for (uint32_t i = 0; i < nout; i++)
 		for (int s = 0; s < 2; s++)
 			lower_sbuf_alloc(L, &out_b[i][s], F * es_of(L, op->out[i]));
 	lower_sbuf_alloc(L, &t0, F * 4);
 	lower_sbuf_alloc(L, &t1, F * 4);
-	/* resident broadcast operands: one load each */
-	for (uint32_t i = 0; i < nin; i++)
-		if (bcast[i] && res) {
-			const graph_tensor *T = lower_T(L, op->in[i]);
-			uint64_t e = es_of(L, op->in[i]), f = lower_ceil(T->elems, P);
-			uint64_t full = T->elems / f, tail = T->elems % f;
-			if (full) {
-				isa_ap s = lower_ap_hbm(T->dtype, L->hbm_addr[op->in[i]], (uint32_t)full, f * e, (uint32_t)f, e, 1, 0);
-				isa_ap d = lower_ap_sbuf(T->dtype, 0, (uint32_t)full, rb[i].off, (uint32_t)f, e, 1, 0);
-				lower_load(L, op->in[i], &d, &s, &rb[i], 1);
-			}
-			if (tail) {
-				isa_ap s = lower_ap_hbm(T->dtype, L->hbm_addr[op->in[i]] + full * f * e, 1, f * e, (uint32_t)tail, e, 1, 0);
-				isa_ap d = lower_ap_sbuf(T->dtype, (uint32_t)full, 1, rb[i].off, (uint32_t)tail, e, 1, 0);
-				lower_load(L, op->in[i], &d, &s, &rb[i], full == 0);
-			}
-		}
 	uint32_t slot = 0;
 	for (uint64_t base = 0; base < E; slot++) {
 		/* this piece: rows × f elements, starting at flat element `base` */
@@ -177,23 +387,11 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 			uint32_t t = op->in[i];
 			const graph_tensor *T = lower_T(L, t);
 			uint64_t e = es_of(L, t);
-			if (bcast[i] && res) {
-				b_in[i] = &rb[i];
-				a_in[i] = lower_ap_sbuf(T->dtype, 0, (uint32_t)rows, rb[i].off, (uint32_t)f, 0, 1, 0);
-				continue;
-			}
 			b_in[i] = &in_b[i][s];
 			a_in[i] = lower_ap_sbuf(T->dtype, 0, (uint32_t)rows, in_b[i][s].off, (uint32_t)f, e, 1, 0);
-			uint64_t start = bcast[i] ? base % T->elems : base;
-			if (bcast[i] && start + rows * f > T->elems)
-				start = 0;  /* wrap: streamed broadcast operand (approximate indices) */
-			uint64_t r = bcast[i] ? lower_min(rows, lower_max(1, T->elems / f)) : rows;
-			isa_ap src = lower_ap_hbm(T->dtype, L->hbm_addr[t] + start * e, (uint32_t)r, f * e,
-			                          (uint32_t)lower_min(f, T->elems), e, 1, 0);
-			isa_ap d = a_in[i];
-			d.nparts = (uint16_t)r;
-			d.n[0] = src.n[0];
-			lower_load(L, t, &d, &src, b_in[i], 1);
+			isa_ap src = lower_ap_hbm(T->dtype, L->hbm_addr[t] + base * e, (uint32_t)rows, f * e,
+			                          (uint32_t)f, e, 1, 0);
+			lower_load(L, t, &a_in[i], &src, b_in[i], 1);
 		}
 		for (uint32_t i = 0; i < nout; i++) {
 			b_out[i] = &out_b[i][s];
@@ -580,13 +778,13 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 				red.func = ISA_ALU_ADD;
 				red.dst = a;
 				red.src[0] = d;
+				if (e0 > 0)            /* later pieces continue the running sum in acc */
+					red.flags = ISA_F_ACCUMULATE;
 				lower_compute(L, LOWER_Q_VEC, &red, &acc, e0 == 0, x, NULL, NULL);
-				if (e0 > 0) {
-					/* partial sums accumulate: modelled as the reduce writing acc in place */
-				}
 			}
 			isa_ap o = lower_ap_sbuf(Y->dtype, 0, pn, ob.off, 1, esy, 1, 0);
-			vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)(H * W)), &o, &ob, 1, &a, &acc);
+			isa_oidx ox = lower_oidx(0, (int64_t)p0, 1, 0, 0);
+			vec_ts_ox(L, ISA_ALU_MUL, (float)(1.0 / (double)(H * W)), &o, &ob, &a, &acc, &ox);
 			isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + p0 * esy, pn, esy, 1, esy, 1, 0);
 			lower_store(L, ty, &dst, &o, &ob);
 		}
@@ -632,8 +830,10 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 				isa_ap full = lower_ap_sbuf(X->dtype, 0, pn, b->off, (uint32_t)(brow * bcol), esx, 1, 0);
 				int fresh = 1;
 				if (vy0 != y0 || vx0 != x0 || vy1 - y0 != (int64_t)brow || vx1 - x0 != (int64_t)bcol) {
-					/* padding: −inf for max, 0 for average (count includes padding) */
-					vec_ts(L, mx ? ISA_ALU_MIN : ISA_ALU_MUL, mx ? -INFINITY : 0.0f, &full, b, 1, &full, b);
+					/* padding (a memset): the lowest value of the dtype for max (−inf; −448 in
+					 * fp8_e4m3, which has no inf), +0 for average (the count includes padding) */
+					float lo = X->dtype == ASIM_DT_FP8_E4M3 ? -448.0f : -INFINITY;
+					vec_ts(L, ISA_ALU_SET, mx ? lo : 0.0f, &full, b, 1, &full, b);
 					fresh = 0;
 				}
 				if (vy1 > vy0 && vx1 > vx0) {
@@ -655,7 +855,8 @@ int lower_pool_op(lower_ctx *L, const graph_op *op)
 					}
 				lower_buf *o = &ob[slot % 2];
 				isa_ap oa = lower_ap_sbuf(Y->dtype, 0, pn, o->off, (uint32_t)cc, esy, (uint32_t)rr, cc * esy);
-				vec_ts(L, ISA_ALU_MUL, mx ? 1.0f : (float)(1.0 / (double)(KH * KW)), &oa, o, 1, &a, &acc);
+				isa_oidx ox = lower_oidx(0, (int64_t)((p0 * OH + r0) * OW + c0), (int64_t)(OH * OW), 1, (int64_t)OW);
+				vec_ts_ox(L, ISA_ALU_MUL, mx ? 1.0f : (float)(1.0 / (double)(KH * KW)), &oa, o, &a, &acc, &ox);
 				isa_ap dst = lower_ap_hbm(Y->dtype, L->hbm_addr[ty] + ((p0 * OH + r0) * OW + c0) * esy, pn,
 				                          OH * OW * esy, (uint32_t)cc, esy, (uint32_t)rr, OW * esy);
 				lower_store(L, ty, &dst, &oa, o);

@@ -162,15 +162,10 @@ int func_check_graph(const graph *g, asim_err *e)
 			why = "only FP32 accumulation is executed functionally";
 		if (why == NULL)
 			switch (op->type) {
-			case GRAPH_OP_MATMUL: case GRAPH_OP_RESHAPE:
-			case GRAPH_OP_RELU: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
+			case GRAPH_OP_MATMUL: case GRAPH_OP_RESHAPE: case GRAPH_OP_ADD: case GRAPH_OP_SUB:
+			case GRAPH_OP_MUL: case GRAPH_OP_RELU: case GRAPH_OP_TRANSPOSE: case GRAPH_OP_CONCAT:
+			case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
 			case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH: case GRAPH_OP_EXP: case GRAPH_OP_RELU_BWD:
-				break;
-			case GRAPH_OP_ADD: case GRAPH_OP_SUB: case GRAPH_OP_MUL:
-				for (uint32_t k = 0; k < op->n_in; k++)
-					if (g->tensors[op->in[k]].elems != g->tensors[op->out[0]].elems)
-						why = "broadcasting operands are not executed functionally yet (the "
-						      "lowering reads them through approximate indices)";
 				break;
 			case GRAPH_OP_CONV2D: {
 				const graph_tensor *W = &g->tensors[op->in[1]];
@@ -579,9 +574,11 @@ static int exec_inst(fx *X, const isa_inst *in)
 		if (in->func >= ISA_ALU_COUNT)
 			return bad_inst(X, ASIM_EINTERNAL, "unknown ALU operation", NULL);
 		isa_alu op = (isa_alu)in->func;
+		int cont = (in->flags & ISA_F_ACCUMULATE) != 0;
 		for (uint64_t p = 0; p < D->nparts && rc == 0; p++) {
-			uint64_t f0 = op == ISA_ALU_ADD ? 0 : 1;
-			float acc = op == ISA_ALU_ADD ? 0.0f : free_n(S0) ? get(X, S0, p, 0) : 0.0f;
+			uint64_t f0 = op == ISA_ALU_ADD || cont ? 0 : 1;
+			float acc = cont ? get(X, D, p, 0) : op == ISA_ALU_ADD ? 0.0f
+			            : free_n(S0) ? get(X, S0, p, 0) : 0.0f;
 			for (uint64_t f = f0; f < free_n(S0); f++)
 				acc = canon(alu(op, acc, get(X, S0, p, f)));
 			rc = put(X, in, D, p, 0, acc, 1);
@@ -988,40 +985,151 @@ out:
 	return rc;
 }
 
+/* numpy broadcasting: the element of T (aligned at the right with Y) that output element e reads */
+static uint64_t bcast_index(const graph_tensor *T, const graph_tensor *Y, uint64_t e)
+{
+	uint64_t idx = 0, mul = 1;
+	for (int d = (int)Y->rank - 1, td = (int)T->rank - 1; d >= 0 && td >= 0; d--, td--) {
+		uint64_t k = e % Y->shape[d];
+		e /= Y->shape[d];
+		if (T->shape[td] != 1)
+			idx += k * mul;
+		mul *= T->shape[td];
+	}
+	return idx;
+}
+
 static int ref_eltwise(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                        func_vals *fv, asim_err *e)
 {
 	const graph_op *op = &g->ops[gop];
 	uint64_t n = g->tensors[op->out[0]].elems;
 	float *a = decode_t(g, fv, op->in[0]), *b = op->n_in > 1 ? decode_t(g, fv, op->in[1]) : NULL;
+	float *y = NULL;
 	int rc = 0;
 	if (!a || (op->n_in > 1 && !b)) {
 		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		goto out;
 	}
+	const graph_tensor *TY = &g->tensors[op->out[0]], *TA = &g->tensors[op->in[0]];
+	const graph_tensor *TB = op->n_in > 1 ? &g->tensors[op->in[1]] : TY;
+	y = asim_calloc(n + 1, sizeof *y);
+	if (y == NULL) {
+		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (uint64_t i = 0; i < n; i++) {
-		float v;
+		float v, ai = a[bcast_index(TA, TY, i)], bi = b ? b[bcast_index(TB, TY, i)] : 0.0f;
 		switch (op->type) {
-		case GRAPH_OP_ADD: v = act_f32(op->a.activation, canon(a[i] + b[i])); break;
-		case GRAPH_OP_SUB: v = act_f32(op->a.activation, canon(a[i] - b[i])); break;
-		case GRAPH_OP_MUL: v = act_f32(op->a.activation, canon(a[i] * b[i])); break;
-		case GRAPH_OP_RELU_BWD: v = canon(a[i] * (b[i] > 0.0f ? 1.0f : 0.0f)); break;
-		case GRAPH_OP_RELU: v = act_f32(GRAPH_ACT_RELU, a[i]); break;
-		case GRAPH_OP_RELU6: v = act_f32(GRAPH_ACT_RELU6, a[i]); break;
-		case GRAPH_OP_GELU: v = act_f32(GRAPH_ACT_GELU, a[i]); break;
-		case GRAPH_OP_SILU: v = act_f32(GRAPH_ACT_SILU, a[i]); break;
-		case GRAPH_OP_SIGMOID: v = act_f32(GRAPH_ACT_SIGMOID, a[i]); break;
-		case GRAPH_OP_TANH: v = act_f32(GRAPH_ACT_TANH, a[i]); break;
-		case GRAPH_OP_EXP: v = act_f32(GRAPH_ACT_EXP, a[i]); break;
+		case GRAPH_OP_ADD: v = act_f32(op->a.activation, canon(ai + bi)); break;
+		case GRAPH_OP_SUB: v = act_f32(op->a.activation, canon(ai - bi)); break;
+		case GRAPH_OP_MUL: v = act_f32(op->a.activation, canon(ai * bi)); break;
+		case GRAPH_OP_RELU_BWD: v = canon(ai * (bi > 0.0f ? 1.0f : 0.0f)); break;
+		case GRAPH_OP_RELU: v = act_f32(GRAPH_ACT_RELU, ai); break;
+		case GRAPH_OP_RELU6: v = act_f32(GRAPH_ACT_RELU6, ai); break;
+		case GRAPH_OP_GELU: v = act_f32(GRAPH_ACT_GELU, ai); break;
+		case GRAPH_OP_SILU: v = act_f32(GRAPH_ACT_SILU, ai); break;
+		case GRAPH_OP_SIGMOID: v = act_f32(GRAPH_ACT_SIGMOID, ai); break;
+		case GRAPH_OP_TANH: v = act_f32(GRAPH_ACT_TANH, ai); break;
+		case GRAPH_OP_EXP: v = act_f32(GRAPH_ACT_EXP, ai); break;
 		default: ASIM_ASSERT(0); v = 0.0f;
 		}
-		a[i] = v;
+		y[i] = v;
 	}
-	round_out(g, c, o, gop, 0, a, n, fv);
+	round_out(g, c, o, gop, 0, y, n, fv);
 out:
 	asim_free(a);
 	asim_free(b);
+	asim_free(y);
 	return rc;
+}
+
+/* transpose (y[i_0..] = x[.. i_d at perm[d] ..]) and concat (slices along axis): codes copied */
+static void ref_move(const graph *g, uint32_t gop, func_vals *fv)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_tensor *TY = &g->tensors[op->out[0]];
+	size_t es = asim_dtype_bytes(TY->dtype);
+	uint8_t *y = fv->v[op->out[0]];
+	for (uint64_t e = 0; e < TY->elems; e++) {
+		uint64_t idx[GRAPH_MAX_RANK], r = e;
+		for (int d = (int)TY->rank - 1; d >= 0; d--) {
+			idx[d] = r % TY->shape[d];
+			r /= TY->shape[d];
+		}
+		uint32_t in = 0;
+		uint64_t xi[GRAPH_MAX_RANK];
+		if (op->type == GRAPH_OP_TRANSPOSE) {
+			for (uint32_t d = 0; d < TY->rank; d++)
+				xi[op->a.perm[d]] = idx[d];
+		} else {
+			uint32_t ax = (uint32_t)op->a.axis;
+			memcpy(xi, idx, sizeof xi);
+			while (xi[ax] >= g->tensors[op->in[in]].shape[ax])
+				xi[ax] -= g->tensors[op->in[in++]].shape[ax];
+		}
+		const graph_tensor *TX = &g->tensors[op->in[in]];
+		uint64_t lin = 0;
+		for (uint32_t d = 0; d < TX->rank; d++)
+			lin = lin * TX->shape[d] + xi[d];
+		memcpy(y + e * es, (const uint8_t *)fv->v[op->in[in]] + lin * es, es);
+	}
+}
+
+/* max of the datapath's ALU: NaN if either is NaN, else the larger, the second on equality */
+static float max_alu(float a, float b)
+{
+	return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+}
+
+/* maxpool / avgpool: per output, acc = tap (0, 0), then acc = max(acc, tap) / acc + tap over the
+ * taps in row-major order, padding = −inf (−448 in fp8_e4m3) / +0; y = acc · 1 (max) or
+ * acc · fl32(1/(KH·KW)), rounded once. global_avgpool: acc = +0 + x_0 + x_1 + ... in ascending
+ * h·W + w, y = acc · fl32(1/(H·W)). All FP32. */
+static int ref_pool(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                    func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_tensor *TX = &g->tensors[op->in[0]], *TY = &g->tensors[op->out[0]];
+	uint64_t planes = TX->shape[0] * TX->shape[1], H = TX->shape[2], W = TX->shape[3];
+	uint64_t OH = TY->shape[2], OW = TY->shape[3];
+	float *x = decode_t(g, fv, op->in[0]), *y = asim_calloc(TY->elems + 1, sizeof *y);
+	if (x == NULL || y == NULL) {
+		asim_free(x);
+		asim_free(y);
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	}
+	int mx = op->type == GRAPH_OP_MAXPOOL;
+	uint64_t KH = op->a.kernel[0] ? op->a.kernel[0] : 1, KW = op->a.kernel[1] ? op->a.kernel[1] : 1;
+	uint64_t sh = op->a.stride[0] ? op->a.stride[0] : 1, sw = op->a.stride[1] ? op->a.stride[1] : 1;
+	int64_t pt = op->a.pad[0], pl = op->a.pad[2];
+	float pad = !mx ? 0.0f : TX->dtype == ASIM_DT_FP8_E4M3 ? -448.0f : -INFINITY;
+	for (uint64_t pl_ = 0; pl_ < planes; pl_++) {
+		const float *xp = x + pl_ * H * W;
+		if (op->type == GRAPH_OP_GLOBAL_AVGPOOL) {
+			float acc = 0.0f;
+			for (uint64_t i = 0; i < H * W; i++)
+				acc = canon(acc + xp[i]);
+			y[pl_] = canon(acc * (float)(1.0 / (double)(H * W)));
+			continue;
+		}
+		for (uint64_t oy = 0; oy < OH; oy++)
+			for (uint64_t ox = 0; ox < OW; ox++) {
+				float acc = 0.0f;
+				for (uint64_t t = 0; t < KH * KW; t++) {
+					int64_t iy = (int64_t)(oy * sh + t / KW) - pt, ix = (int64_t)(ox * sw + t % KW) - pl;
+					float v = iy < 0 || ix < 0 || iy >= (int64_t)H || ix >= (int64_t)W
+					          ? pad : xp[(uint64_t)iy * W + (uint64_t)ix];
+					acc = t == 0 ? v : canon(mx ? max_alu(acc, v) : acc + v);
+				}
+				float k = mx ? 1.0f : (float)(1.0 / (double)(KH * KW));
+				y[(pl_ * OH + oy) * OW + ox] = canon(acc * k);
+			}
+	}
+	round_out(g, c, o, gop, 0, y, TY->elems, fv);
+	asim_free(x);
+	asim_free(y);
+	return 0;
 }
 
 int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals *fv, asim_err *e)
@@ -1035,6 +1143,12 @@ int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals 
 			break;
 		case GRAPH_OP_CONV2D:
 			rc = ref_conv(g, c, o, (uint32_t)i, fv, e);
+			break;
+		case GRAPH_OP_TRANSPOSE: case GRAPH_OP_CONCAT:
+			ref_move(g, (uint32_t)i, fv);
+			break;
+		case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL:
+			rc = ref_pool(g, c, o, (uint32_t)i, fv, e);
 			break;
 		case GRAPH_OP_RESHAPE:
 			memcpy(fv->v[op->out[0]], fv->v[op->in[0]],

@@ -343,11 +343,13 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"ops:\n  - {name: probs, type: softmax, inputs: [x], outputs: [y]}\n";
 	static const char B[] =
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
-	"  - {name: x, kind: input, shape: [4, 8]}\n"
-	"  - {name: b, kind: weight, shape: [8]}\n"
-	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: bias_add, type: add, inputs: [x, b], outputs: [y]}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (softmax)", "'bias_add' (add)"};
+	"  - {name: w, kind: weight, shape: [4, 8]}\n"
+	"  - {name: dw, kind: input, shape: [4, 8]}\n"
+	"  - {name: m, kind: input, shape: [4, 8]}\n"
+	"  - {name: w1, kind: output, shape: [4, 8]}\n"
+	"  - {name: m1, kind: output, shape: [4, 8]}\n"
+	"ops:\n  - {name: step, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1}\n";
+	const char *src[2] = {G, B}, *name[2] = {"'probs' (softmax)", "'step' (sgd_update)"};
 	for (int k = 0; k < 2; k++) {
 		graph g;
 		asim_err e;
@@ -526,6 +528,208 @@ Test(functional, bad_input_files_are_one_line_errors_with_status_2)
 	free(in);
 	free(gp);
 	func_vals_fini(&fv);
+	chip_fini(&c);
+	graph_fini(&g);
+}
+
+/* ---- ops beyond matmul/conv: each graph against the reference, bit for bit ------------------
+ * Templates take the dtype, then the numerics suffix of every op ("" or ", rounding: sr"). */
+
+static const char BCAST[] =
+"accelsim: 1\nname: bcast\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [37, 19]}\n"
+"  - {name: b, kind: weight, shape: [19]}\n"
+"  - {name: y1, kind: output, shape: [37, 19]}\n"
+"  - {name: p, kind: input, shape: [4, 1, 3]}\n"
+"  - {name: q, kind: input, shape: [5, 1]}\n"
+"  - {name: y2, kind: output, shape: [4, 5, 3]}\n"
+"  - {name: f, kind: input, shape: [2, 7, 5, 6]}\n"
+"  - {name: s, kind: weight, shape: [7, 1, 1]}\n"
+"  - {name: y3, kind: output, shape: [2, 7, 5, 6]}\n"
+"  - {name: sc, kind: input, shape: [3, 20, 21]}\n"
+"  - {name: m, kind: input, shape: [1, 1, 21]}\n"
+"  - {name: y4, kind: output, shape: [3, 20, 21]}\n"
+"  - {name: one, kind: weight, shape: [1]}\n"
+"  - {name: y5, kind: output, shape: [37, 19]}\n"
+"  - {name: w, kind: input, shape: [3, 1700]}\n"
+"  - {name: v, kind: weight, shape: [1700]}\n"
+"  - {name: y6, kind: output, shape: [3, 1700]}\n"
+"ops:\n"
+"  - {name: bias, type: add, inputs: [x, b], outputs: [y1]%s}\n"
+"  - {name: outer, type: sub, inputs: [p, q], outputs: [y2]%s}\n"
+"  - {name: chan, type: mul, inputs: [f, s], outputs: [y3]%s}\n"
+"  - {name: mask, type: add, inputs: [sc, m], outputs: [y4], activation: gelu%s}\n"
+"  - {name: scal, type: sub, inputs: [one, x], outputs: [y5]%s}\n"
+"  - {name: long, type: mul, inputs: [w, v], outputs: [y6]%s}\n";
+
+static uint64_t nonzero(const graph *g, const func_vals *a);
+
+/* the graph template t in dtype dt, every op rounding with RNE (sr = 0) or SR */
+static void load_typed(graph *g, const char *t, const char *dt, int sr)
+{
+	char buf[8192];
+	const char *r = sr ? SR : "";
+	snprintf(buf, sizeof buf, t, dt, r, r, r, r, r, r, r, r);
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(g, "typed.yaml", buf, strlen(buf), &e), 0, "%s", e.msg);
+}
+
+static void load_chip(chip *c, const char *name)
+{
+	asim_err e;
+	asim_err_init(&e);
+	if (strcmp(name, "tiny") == 0 || strcmp(name, "tiny-wide") == 0) {
+		tiny_chip(c, name[4] != '\0');
+		return;
+	}
+	cr_assert_eq(chip_load(c, name, &e), 0, "%s: %s", name, e.msg);
+}
+
+/* every computed tensor equals the reference on trn1, edge-npu and both tiny chips, in bf16,
+ * fp32 and fp8_e4m3, with RNE and SR; and the values are not trivially zero */
+static void typed_equals_reference(const char *t, uint64_t min_nonzero)
+{
+	static const char *chips[] = {"trn1", "edge-npu", "tiny", "tiny-wide"};
+	static const char *dts[] = {"bf16", "fp32", "fp8_e4m3"};
+	for (int ci = 0; ci < 4; ci++)
+		for (int di = 0; di < 3; di++)
+			for (int sr = 0; sr < 2; sr++) {
+				graph g;
+				chip c;
+				load_typed(&g, t, dts[di], sr);
+				load_chip(&c, chips[ci]);
+				func_vals fv, ref;
+				run_both(&g, &c, 11, FUNC_ORDER_PROGRAM, &fv, &ref);
+				cr_expect_gt(nonzero(&g, &fv), min_nonzero, "%s %s sr=%d: trivially zero",
+				             chips[ci], dts[di], sr);
+				cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s %s sr=%d: differs from the reference",
+				             chips[ci], dts[di], sr);
+				func_vals_fini(&fv);
+				func_vals_fini(&ref);
+				chip_fini(&c);
+				graph_fini(&g);
+			}
+}
+
+Test(functional, broadcasting_elementwise_equals_reference) { typed_equals_reference(BCAST, 1000); }
+
+/* by hand, fp32: y2[i][j][k] = p[i][0][k] − q[j][0], y3[n][c][h][w] = f[n][c][h][w] · s[c] */
+Test(functional, broadcast_indices_by_hand)
+{
+	graph g;
+	chip c;
+	load_typed(&g, BCAST, "fp32", 0);
+	tiny_chip(&c, 0);
+	func_vals fv;
+	run_both(&g, &c, 1, FUNC_ORDER_PROGRAM, &fv, NULL);
+	const float *p = fv.v[graph_find_tensor(&g, "p")], *q = fv.v[graph_find_tensor(&g, "q")];
+	const float *y2 = fv.v[graph_find_tensor(&g, "y2")];
+	const float *f = fv.v[graph_find_tensor(&g, "f")], *s = fv.v[graph_find_tensor(&g, "s")];
+	const float *y3 = fv.v[graph_find_tensor(&g, "y3")];
+	int bad = 0;
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 5; j++)
+			for (int k = 0; k < 3; k++)
+				bad += y2[(i * 5 + j) * 3 + k] != p[i * 3 + k] - q[j];
+	for (int i = 0; i < 2 * 7 * 30; i++)
+		bad += y3[i] != f[i] * s[(i / 30) % 7];
+	cr_expect_eq(bad, 0);
+	func_vals_fini(&fv);
+	chip_fini(&c);
+	graph_fini(&g);
+}
+
+static const char POOL[] =
+"accelsim: 1\nname: pool\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [2, 5, 13, 11]}\n"
+"  - {name: mp, kind: output, shape: [2, 5, 7, 6]}\n"
+"  - {name: ap, kind: output, shape: [2, 5, 7, 6]}\n"
+"  - {name: a2, kind: output, shape: [2, 5, 12, 10]}\n"
+"  - {name: gp, kind: output, shape: [2, 5, 1, 1]}\n"
+"  - {name: big, kind: input, shape: [1, 3, 40, 50]}\n"
+"  - {name: bg, kind: output, shape: [1, 3, 1, 1]}\n"
+"  - {name: bm, kind: output, shape: [1, 3, 20, 25]}\n"
+"ops:\n"
+"  - {name: maxp, type: maxpool, inputs: [x], outputs: [mp], kernel: 3, stride: 2, padding: 1%s}\n"
+"  - {name: avgp, type: avgpool, inputs: [x], outputs: [ap], kernel: 3, stride: 2, padding: 1%s}\n"
+"  - {name: avg2, type: avgpool, inputs: [x], outputs: [a2], kernel: 2%s}\n"
+"  - {name: gap, type: global_avgpool, inputs: [x], outputs: [gp]%s}\n"
+"  - {name: gapb, type: global_avgpool, inputs: [big], outputs: [bg]%s}\n"
+"  - {name: maxb, type: maxpool, inputs: [big], outputs: [bm], kernel: 3, stride: 2, padding: 1%s}\n";
+
+static const char MOVE[] =
+"accelsim: 1\nname: move\ndtype: %s\ntensors:\n"
+"  - {name: t, kind: input, shape: [3, 37, 19]}\n"
+"  - {name: tt, kind: output, shape: [3, 19, 37]}\n"
+"  - {name: tg, kind: output, shape: [19, 3, 37]}\n"
+"  - {name: a, kind: input, shape: [3, 5, 19]}\n"
+"  - {name: b, kind: input, shape: [3, 7, 19]}\n"
+"  - {name: c1, kind: output, shape: [3, 12, 19]}\n"
+"  - {name: d, kind: input, shape: [3, 5, 4]}\n"
+"  - {name: c2, kind: output, shape: [3, 5, 23]}\n"
+"ops:\n"
+"  - {name: swap, type: transpose, inputs: [t], outputs: [tt], perm: [0, 2, 1]}\n"
+"  - {name: perm, type: transpose, inputs: [t], outputs: [tg], perm: [2, 0, 1]}\n"
+"  - {name: cat1, type: concat, inputs: [a, b], outputs: [c1], axis: 1}\n"
+"  - {name: cat2, type: concat, inputs: [a, d], outputs: [c2], axis: -1}\n";
+
+Test(functional, pooling_equals_reference) { typed_equals_reference(POOL, 300); }
+Test(functional, transpose_and_concat_equal_reference) { typed_equals_reference(MOVE, 1000); }
+
+/* by hand, fp32: a 2×2 average of a 1×1×2×2 input is ((x0 + x1) + x2) + x3 times 0.25; a 2×2
+ * max with a NaN is the canonical NaN; global average of 3 values: ((+0 + x0) + x1 + x2)·fl(1/3) */
+Test(functional, pooling_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: p\ndtype: fp32\ntensors:\n"
+	"  - {name: x, kind: input, shape: [1, 1, 2, 2]}\n"
+	"  - {name: a, kind: output, shape: [1, 1, 1, 1]}\n"
+	"  - {name: m, kind: output, shape: [1, 1, 1, 1]}\n"
+	"  - {name: z, kind: input, shape: [1, 1, 1, 3]}\n"
+	"  - {name: g, kind: output, shape: [1, 1, 1, 1]}\n"
+	"ops:\n"
+	"  - {name: av, type: avgpool, inputs: [x], outputs: [a], kernel: 2}\n"
+	"  - {name: mx, type: maxpool, inputs: [x], outputs: [m], kernel: 2}\n"
+	"  - {name: gp, type: global_avgpool, inputs: [z], outputs: [g]}\n";
+	graph g;
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(&g, "p.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+	cr_assert_eq(chip_load_default(&c, &e), 0);
+	isa_program p;
+	isa_program_init(&p);
+	lower_opts lo = {0};
+	cr_assert_eq(lower_graph(&g, &c, &lo, &p, &e), 0, "%s", e.msg);
+	for (int k = 0; k < 2; k++) {
+		func_vals fv;
+		cr_assert_eq(func_vals_init(&fv, &g, &e), 0);
+		float x[4] = {1.0f, 0x1p-24f, 0x1p-24f, 3.0f}, z[3] = {0.1f, 0.2f, 0.3f};
+		if (k)
+			x[1] = NAN;
+		memcpy(fv.v[0], x, sizeof x);
+		memcpy(fv.v[3], z, sizeof z);
+		func_opts o = {0, FUNC_ORDER_PROGRAM};
+		cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+		float a = *(float *)fv.v[1], m = *(float *)fv.v[2], gg = *(float *)fv.v[4];
+		uint32_t mb;
+		memcpy(&mb, &m, 4);
+		if (k == 0) {
+			/* (1 + 2^-24) = 1 (tie to even), + 2^-24 = 1, + 3 = 4; · 0.25 = 1 */
+			cr_expect_eq(a, 1.0f, "%a", (double)a);
+			cr_expect_eq(m, 3.0f);
+			volatile float s = 0.0f;
+			s = s + 0.1f;
+			s = s + 0.2f;
+			s = s + 0.3f;
+			cr_expect_eq(gg, s * (float)(1.0 / 3.0), "%a", (double)gg);
+		} else {
+			cr_expect_eq(mb, 0x7fc00000u, "max with a NaN: %08x", mb);
+		}
+		func_vals_fini(&fv);
+	}
+	isa_program_fini(&p);
 	chip_fini(&c);
 	graph_fini(&g);
 }
