@@ -60,12 +60,12 @@ static void pe_dims(const lower_ctx *L, uint32_t *rows, uint32_t *cols, uint64_t
  * is rounded to the output dtype ONCE, by the instruction that writes `o`: with a bias and an
  * activation, the bias is added in PSUM (FP32, in place) and the activation evacuates. `ox` gives
  * the output element index of each element written (functional mode: stochastic rounding). */
-static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype odt, uint32_t np,
-                        uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
-                        graph_act act, const isa_oidx *ox)
+static void pe_evacuate_at(lower_ctx *L, lower_buf *ps, uint64_t ps_off, lower_buf *o, asim_dtype odt,
+                           uint32_t np, uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off,
+                           asim_dtype bdt, graph_act act, const isa_oidx *ox)
 {
 	uint64_t es = asim_dtype_bytes(odt);
-	isa_ap src = lower_ap_psum(0, np, ps->off, n0, n1, (uint64_t)n0 * 4);
+	isa_ap src = lower_ap_psum(0, np, ps->off + ps_off, n0, n1, (uint64_t)n0 * 4);
 	isa_ap dst = lower_ap_sbuf(odt, 0, np, o->off, n0, es, n1, n0 * es);
 	if (bias != NULL) {
 		isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
@@ -87,6 +87,14 @@ static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype od
 	in.src[0] = src;
 	in.oidx = *ox;
 	lower_compute(L, act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &in, o, 1, ps, NULL, NULL);
+}
+
+/* the same, for a tile at the start of its bank */
+static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype odt, uint32_t np,
+                        uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
+                        graph_act act, const isa_oidx *ox)
+{
+	pe_evacuate_at(L, ps, 0, o, odt, np, n0, n1, bias, bias_off, bdt, act, ox);
 }
 
 /* Store SBUF tile o [np parts × n] (dtype of tensor ty) turned: the vector engine transposes
@@ -221,6 +229,71 @@ static void mm_load_kf(lower_ctx *L, uint32_t t, uint64_t base, uint64_t ld, int
 		tr.dst = lower_ap_sbuf(dt, 0, kn, dst->off + doff + fb * es, bn, es, 1, 0);
 		lower_compute(L, LOWER_Q_VEC, &tr, dst, fresh && fb == 0, s, NULL, NULL);
 	}
+}
+
+/* A stored [M, K]: rows [m0, m0+mbn) × columns [k0, k0+kspan) in 128-row blocks of whole runs
+ * (one transfer of kspan elements per partition into a stage), each K tile turned by the vector
+ * engine into A^T tile [≤rows parts × mbn] number ktd + j of `ab` (tile j of the span) */
+static void mm_load_at_rows(lower_ctx *L, const mm_desc *m, uint64_t abase, uint64_t m0, uint64_t mbn,
+                            uint64_t k0, uint64_t kspan, lower_buf *ab, uint64_t ktd,
+                            lower_buf astage[2], uint32_t *asi)
+{
+	uint32_t rows, cols, P = L->c->sbuf.partitions, blk = P < 128 ? P : 128;
+	uint64_t mmax, esA = mm_es(L, m->ta);
+	asim_dtype dtA = mm_dt(L, m->ta);
+	pe_dims(L, &rows, &cols, &mmax);
+	for (uint64_t fb = 0; fb < mbn; fb += blk) {
+		uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
+		lower_buf *s = &astage[(*asi)++ % 2];
+		isa_ap src = lower_ap_hbm(dtA, abase + ((m0 + fb) * m->K + k0) * esA, bn, m->K * esA,
+		                          (uint32_t)kspan, esA, 1, 0);
+		isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)kspan, esA, 1, 0);
+		lower_load(L, m->ta, &sd, &src, s, 1);
+		for (uint64_t j = 0; j * rows < kspan; j++) {
+			uint32_t kn = (uint32_t)lower_min(rows, kspan - j * rows);
+			isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+			tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + j * rows * esA, kn, esA, 1, 0);
+			tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + ((ktd + j) * mbn + fb) * esA, bn, esA, 1, 0);
+			lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && j == 0 && ktd == 0, s, NULL, NULL);
+		}
+	}
+}
+
+/* B stored [K, N]: rows [k0, k0+kspan) × columns [n0, n0+pn) as K tiles [≤rows parts × pn], tile
+ * j at byte offset j·pst of `pb` (a fresh fill): the full tiles in one transfer (partition p
+ * holds rows k0 + j·rows + p: runs of pn elements), a partial last tile in a second */
+static void mm_load_bblock(lower_ctx *L, const mm_desc *m, uint64_t bbase, uint64_t k0, uint64_t kspan,
+                           uint64_t n0, uint32_t pn, lower_buf *pb, uint64_t pst)
+{
+	uint32_t rows, cols;
+	uint64_t mmax, esB = mm_es(L, m->tb), kfull;
+	asim_dtype dtB = mm_dt(L, m->tb);
+	pe_dims(L, &rows, &cols, &mmax);
+	kfull = kspan / rows;
+	if (kfull) {
+		isa_ap src = lower_ap_hbm(dtB, bbase + (k0 * m->N + n0) * esB, rows, m->N * esB, pn, esB,
+		                          (uint32_t)kfull, rows * m->N * esB);
+		isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
+		lower_load(L, m->tb, &d, &src, pb, 1);
+	}
+	if (kfull * rows < kspan)
+		mm_load_kf(L, m->tb, bbase, m->N, 1, k0 + kfull * rows, (uint32_t)(kspan - kfull * rows), n0, pn,
+		           pb, kfull * pst, kfull == 0, NULL, NULL);
+}
+
+/* evacuate Y^T tile [nn parts × mcn] (PSUM bank p at byte offset poff) into `o`, with the bias
+ * (when the op has one) and the activation: element (n, r) is Y row `row` + r, column nt·cols + n */
+static void mm_evac_yt(lower_ctx *L, const mm_desc *m, lower_buf *p, uint64_t poff, lower_buf *o,
+                       lower_buf *bias, uint64_t row, uint64_t nt, uint32_t nn, uint32_t mcn)
+{
+	uint32_t rows, cols;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	asim_dtype dtY = mm_dt(L, m->ty);
+	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
+	isa_oidx ox = lower_oidx(0, (int64_t)(row * m->N + nt * cols), 1, (int64_t)m->N, 0);
+	pe_evacuate_at(L, p, poff, o, dtY, nn, mcn, 1, m->tbias >= 0 ? bias : NULL, nt * esb,
+	               m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
 }
 
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
@@ -380,21 +453,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					if (a_res && a_wide) {
 						/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
 						 * partition, one transfer), then each K tile turned by the vector engine */
-						for (uint64_t fb = 0; fb < mbn; fb += blk) {
-							uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
-							lower_buf *s = &astage[asi++ % 2];
-							isa_ap src = lower_ap_hbm(dtA, abase + (m0 + fb) * lda * esA, bn, lda * esA,
-							                          (uint32_t)m->K, esA, 1, 0);
-							isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)m->K, esA, 1, 0);
-							lower_load(L, m->ta, &sd, &src, s, 1);
-							for (uint64_t kt = 0; kt < ktn; kt++) {
-								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-								isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-								tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + kt * rows * esA, kn, esA, 1, 0);
-								tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + fb) * esA, bn, esA, 1, 0);
-								lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && kt == 0, s, NULL, NULL);
-							}
-						}
+						mm_load_at_rows(L, m, abase, m0, mbn, 0, m->K, ab, 0, astage, &asi);
 					} else if (a_res)
 						for (uint64_t kt = 0; kt < ktn; kt++) {
 							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
@@ -489,18 +548,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						} else if (b_panel) {
 							uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
 							if (nt % pw == 0 && mc == 0 && kt == 0) {
-								lower_buf *pb = &bbuf[bi++ % 2];
-								uint64_t kfull = m->K / rows;
 								uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
-								if (kfull) {
-									isa_ap src = lower_ap_hbm(dtB, bbase + nt * cols * esB, rows, ldb * esB, pn, esB,
-									                          (uint32_t)kfull, rows * ldb * esB);
-									isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
-									lower_load(L, m->tb, &d, &src, pb, 1);
-								}
-								if (kfull < ktn)
-									mm_load_kf(L, m->tb, bbase, ldb, 1, kfull * rows, (uint32_t)(m->K - kfull * rows),
-									           nt * cols, pn, pb, kfull * pst, kfull == 0, stage, &si);
+								mm_load_bblock(L, m, bbase, 0, m->K, nt * cols, pn, &bbuf[bi++ % 2], pst);
 							}
 							sb = &bbuf[(bi + 1) % 2];
 							soff = kt * pst + (nt % pw) * cols * esB;
@@ -535,11 +584,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						}
 					}
 					lower_buf *o = &yb[yi++ % 2];
-					/* Y^T tile: element (n, m) is Y[b][m0 + mc + m][nt·cols + n] */
-					isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + nt * cols),
-					                         1, (int64_t)m->N, 0);
-					pe_evacuate(L, p, o, dtY, nn, mcn, 1, m->tbias >= 0 ? &bias : NULL, nt * esb,
-					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
+					mm_evac_yt(L, m, p, 0, o, &bias, b * m->M + m0 + mc, nt, nn, mcn);
 					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
 					if (rowstore) {
 						/* into whole rows [≤128 rows × N] (one buffer per row block of this
