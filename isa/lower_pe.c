@@ -296,6 +296,180 @@ static void mm_evac_yt(lower_ctx *L, const mm_desc *m, lower_buf *p, uint64_t po
 	               m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
 }
 
+/* ---- large operands: output blocks held in PSUM, K streamed ------------------------------
+ * When B is not resident and no A block over all of K fits beside two panels (K large: the
+ * 2048×11008×4096 down-projection), the output is computed in BLOCKS of Mb rows × Nb columns that
+ * stay in PSUM (nmc moving chunks of mcw × nbt stationary tiles = every PSUM slot of the op; a
+ * slot is [cols parts × mcw] FP32, mmax/mcw of them per bank) while K streams past in blocks of
+ * kb tiles: per K block, B [kb tiles × Nb] (one transfer, runs of Nb elements) and -- unless the
+ * A^T block spans all of K and stays for the whole row of output blocks (a_full) -- A^T
+ * [kb tiles × Mb] (whole-row runs of kb·rows elements, turned by the vector engine). The K tiles
+ * accumulate in PSUM in ascending K, as everywhere. Traffic: A·(a_full ? 1 : ⌈N/Nb⌉) +
+ * B·⌈M/Mb⌉ + Y. The plan with the smallest estimate max(DMA time at the queues' peak and run
+ * efficiency, vector time of A's transposes) is taken. */
+typedef struct mm_kb {
+	uint64_t mcw, nmc, nbt, kb;
+	int a_full;
+	double cost;                   /* ns */
+} mm_kb;
+
+static double mm_dma_eff(const chip *c, uint64_t run)
+{
+	return run >= c->dma.efficient_bytes ? 1.0 : (double)c->dma.efficient_bytes / (double)lower_max(run, 1);
+}
+
+static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_kb *best)
+{
+	const chip *c = L->c;
+	uint32_t rows, cols, P = c->sbuf.partitions, blk = P < 128 ? P : 128;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
+	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
+	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
+	uint64_t nps = lower_min(L->psum_budget, LOWER_MAX_BUFS / 4);
+	uint64_t fixed = 2 * mmax * esY + 2 * cols * esY + ntn * esb + cols * esb;
+	double bw = c->dma_gb_per_s;                                    /* bytes per ns */
+	double tr_ns = (double)(c->vector.fixed_cycles + blk) / c->vector.clock_ghz;  /* one 128×128 turn */
+	best->cost = -1;
+	fixed += 12 * L->chunk;        /* each of the ≤ 12 buffers rounds up to whole chunks */
+	if (fixed >= budget || m->b_nk)
+		return -1;
+	uint64_t rest = budget - fixed, stg = m->a_km ? 0 : 2 * rows * esA;
+	for (uint64_t mcw = lower_min(mmax, m->M); mcw >= 1; mcw /= 2) {
+		uint64_t spb = mmax / mcw, S = nps * spb;
+		for (uint64_t nmc = 1; nmc <= S; nmc++) {
+			if (S % nmc || (nmc > 1 && (nmc - 1) * mcw >= m->M))
+				continue;
+			uint64_t nbt = lower_min(S / nmc, ntn);
+			uint64_t Mb = lower_min(nmc * mcw, m->M), Nb = lower_min(nbt * cols, m->N);
+			for (int a_full = 1; a_full >= 0; a_full--) {
+				uint64_t abytes = a_full ? 2 * ktn * Mb * esA : 0;
+				uint64_t per = 2 * Nb * esB + stg + (a_full ? 0 : 2 * Mb * esA);
+				if (abytes >= rest)
+					continue;
+				uint64_t kb = lower_min(ktn, (rest - abytes) / per);
+				if (kb == 0)
+					continue;
+				double apass = a_full ? 1 : (double)lower_ceil(m->N, Nb);
+				uint64_t arun = m->a_km ? Mb * esA : lower_min(kb * rows, m->K) * esA;
+				double dma = apass * (double)(m->M * m->K * esA) * mm_dma_eff(c, arun)
+				           + (double)lower_ceil(m->M, Mb) * (double)(m->K * m->N * esB) * mm_dma_eff(c, Nb * esB);
+				double vec = m->a_km ? 0 : apass * (double)(lower_ceil(m->M, blk) * ktn) * tr_ns;
+				double cost = dma / bw > vec ? dma / bw : vec;
+				if (best->cost < 0 || cost < best->cost) {
+					best->mcw = mcw;
+					best->nmc = nmc;
+					best->nbt = nbt;
+					best->kb = kb;
+					best->a_full = a_full;
+					best->cost = cost;
+				}
+			}
+		}
+		if (mcw < blk)
+			break;
+	}
+	return best->cost < 0 ? -1 : 0;
+}
+
+static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl)
+{
+	uint32_t rows, cols, P = L->c->sbuf.partitions, blk = P < 128 ? P : 128;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
+	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
+	asim_dtype dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
+	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
+	uint64_t mcw = pl->mcw, spb = mmax / mcw, kb = pl->kb;
+	uint64_t Mb = lower_min(pl->nmc * mcw, m->M), Nb = lower_min(pl->nbt * cols, m->N);
+	uint64_t nps = lower_min(L->psum_budget, LOWER_MAX_BUFS / 4);
+	lower_buf yb[2], ys[2], bias, bstage, abuf[2], bbuf[2], astage[2], ps[LOWER_MAX_BUFS / 4];
+	uint32_t yi = 0, ysi = 0, ai = 0, bi = 0, asi = 0;
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &yb[i], mmax * esY);
+		lower_sbuf_alloc(L, &ys[i], cols * esY);
+	}
+	if (m->tbias >= 0) {
+		lower_sbuf_alloc(L, &bias, ntn * esb);
+		lower_sbuf_alloc(L, &bstage, cols * esb);
+	}
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &abuf[i], (pl->a_full ? ktn : kb) * Mb * esA);
+		lower_sbuf_alloc(L, &bbuf[i], kb * Nb * esB);
+		if (!m->a_km)
+			lower_sbuf_alloc(L, &astage[i], lower_min(kb * rows, m->K) * esA);
+	}
+	for (uint64_t i = 0; i < nps; i++)
+		lower_psum_alloc(L, &ps[i]);
+	if (m->tbias >= 0)
+		pe_load_bias(L, (uint32_t)m->tbias, L->hbm_addr[(uint32_t)m->tbias], m->N, cols, &bias, &bstage);
+	lower_buf *ab = &abuf[0];
+	for (uint64_t b = 0; b < m->batch; b++) {
+		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
+		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
+		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
+		for (uint64_t m0 = 0; m0 < m->M; m0 += Mb) {
+			uint64_t mbn = lower_min(Mb, m->M - m0), nmc = lower_ceil(mbn, mcw);
+			for (uint64_t n0 = 0; n0 < m->N; n0 += Nb) {
+				uint64_t nbn = lower_min(Nb, m->N - n0), nbt = lower_ceil(nbn, cols);
+				for (uint64_t kt0 = 0; kt0 < ktn; kt0 += kb) {
+					uint64_t kbn = lower_min(kb, ktn - kt0), k0 = kt0 * rows;
+					uint64_t kspan = lower_min(kbn * rows, m->K - k0);
+					/* A^T: per K block, or (a_full) all of K once per row of output blocks */
+					if (!pl->a_full || n0 == 0) {
+						if (!pl->a_full || kt0 == 0)
+							ab = &abuf[ai++ % 2];
+						uint64_t ktd = pl->a_full ? kt0 : 0;
+						if (m->a_km)
+							for (uint64_t j = 0; j < kbn; j++)
+								mm_load_kf(L, m->ta, abase, m->M, 1, k0 + j * rows,
+								           (uint32_t)lower_min(rows, m->K - k0 - j * rows), m0, (uint32_t)mbn,
+								           ab, (ktd + j) * mbn * esA, ktd + j == 0, NULL, NULL);
+						else
+							mm_load_at_rows(L, m, abase, m0, mbn, k0, kspan, ab, ktd, astage, &asi);
+					}
+					lower_buf *bb = &bbuf[bi++ % 2];
+					mm_load_bblock(L, m, bbase, k0, kspan, n0, (uint32_t)nbn, bb, nbn * esB);
+					for (uint64_t nt = 0; nt < nbt; nt++) {
+						uint32_t nn = (uint32_t)lower_min(cols, nbn - nt * cols);
+						for (uint64_t mc = 0; mc < nmc; mc++) {
+							uint32_t mcn = (uint32_t)lower_min(mcw, mbn - mc * mcw);
+							uint64_t sl = nt * nmc + mc;
+							lower_buf *p = &ps[sl / spb];
+							for (uint64_t j = 0; j < kbn; j++) {
+								uint64_t kt = kt0 + j, ka = pl->a_full ? kt : j;
+								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+								isa_inst in = lower_inst(ISA_OP_MATMUL);
+								in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+								in.src[0] = lower_ap_sbuf(dtB, 0, kn, bb->off + (j * nbn + nt * cols) * esB, nn, esB, 1, 0);
+								in.src[1] = lower_ap_sbuf(dtA, 0, kn, ab->off + (ka * mbn + mc * mcw) * esA, mcn, esA, 1, 0);
+								in.dst = lower_ap_psum(0, nn, p->off + (sl % spb) * mcw * 4, mcn, 1, 0);
+								lower_compute(L, LOWER_Q_PE, &in, p, kt == 0 && sl % spb == 0, bb, ab, NULL);
+							}
+						}
+					}
+				}
+				/* the block is complete: evacuate, turn, store (Y rows, runs of ≤ cols) */
+				for (uint64_t nt = 0; nt < nbt; nt++) {
+					uint32_t nn = (uint32_t)lower_min(cols, nbn - nt * cols);
+					for (uint64_t mc = 0; mc < nmc; mc++) {
+						uint32_t mcn = (uint32_t)lower_min(mcw, mbn - mc * mcw);
+						uint64_t sl = nt * nmc + mc, ntg = n0 / cols + nt, r0 = m0 + mc * mcw;
+						lower_buf *o = &yb[yi++ % 2];
+						mm_evac_yt(L, m, &ps[sl / spb], (sl % spb) * mcw * 4, o, &bias, b * m->M + r0, ntg, nn, mcn);
+						pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi, ybase + (r0 * m->N + ntg * cols) * esY,
+						              m->N * esY);
+					}
+				}
+			}
+		}
+	}
+	lower_release(L);
+	return 0;
+}
+
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
 	const chip *c = L->c;
@@ -357,6 +531,11 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			if (pw == 1)
 				break;
 		}
+	/* no panel beside an A block over all of K: output blocks in PSUM, K streamed (above) */
+	mm_kb kbp = {0, 0, 0, 0, 0, 0};
+	if (!b_res && !b_panel && !serial && mm_kb_plan(L, m, budget, &kbp) == 0) {
+		return mm_lower_kb(L, m, fold, &kbp);
+	}
 	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
 	if (!b_res && !b_panel && 2 * b_bytes > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
