@@ -16,6 +16,8 @@
  *   PSUM  [N_t parts × M_c] FP32 = Y^T tile, accumulated over K tiles in ascending K
  *         → evacuation (ACT activate with the fused activation, else VEC tensor_copy) into SBUF
  *         → VEC transpose into [M parts × N_t] blocks → DMA to Y rows (runs of N_t elements)
+ *   Deep K (no A block over all of K fits): output blocks [Mb × Nb] stay in PSUM while K
+ *   streams past in blocks (mm_kb_plan, docs/lowering.md §3).
  *
  * Conv Y[n,co,oh,ow] = Σ_{ci,kh,kw} X[n, ci, oh·s+kh·d−p, ow·s+kw·d−p] · W[co,ci,kh,kw]:
  *
@@ -296,6 +298,25 @@ static void mm_evac_yt(lower_ctx *L, const mm_desc *m, lower_buf *p, uint64_t po
 	               m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
 }
 
+/* the output staging of both schedules: evacuated tiles yb [cols parts × mmax], turned blocks
+ * ys [≤128 parts × cols], and the bias [cols parts × ⌈N/cols⌉] with its stage */
+static void mm_alloc_out(lower_ctx *L, const mm_desc *m, lower_buf yb[2], lower_buf ys[2],
+                         lower_buf *bias, lower_buf *bstage)
+{
+	uint32_t rows, cols;
+	uint64_t mmax, esY = mm_es(L, m->ty);
+	pe_dims(L, &rows, &cols, &mmax);
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &yb[i], mmax * esY);
+		lower_sbuf_alloc(L, &ys[i], cols * esY);
+	}
+	if (m->tbias >= 0) {
+		uint64_t esb = mm_es(L, (uint32_t)m->tbias);
+		lower_sbuf_alloc(L, bias, lower_ceil(m->N, cols) * esb);
+		lower_sbuf_alloc(L, bstage, cols * esb);
+	}
+}
+
 /* ---- large operands: output blocks held in PSUM, K streamed ------------------------------
  * When B is not resident and no A block over all of K fits beside two panels (K large: the
  * 2048×11008×4096 down-projection), the output is computed in BLOCKS of Mb rows × Nb columns that
@@ -379,22 +400,14 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	uint64_t mmax;
 	pe_dims(L, &rows, &cols, &mmax);
 	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
-	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
 	asim_dtype dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
-	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
+	uint64_t ktn = lower_ceil(m->K, rows);
 	uint64_t mcw = pl->mcw, spb = mmax / mcw, kb = pl->kb;
 	uint64_t Mb = lower_min(pl->nmc * mcw, m->M), Nb = lower_min(pl->nbt * cols, m->N);
 	uint64_t nps = lower_min(L->psum_budget, LOWER_MAX_BUFS / 4);
 	lower_buf yb[2], ys[2], bias, bstage, abuf[2], bbuf[2], astage[2], ps[LOWER_MAX_BUFS / 4];
 	uint32_t yi = 0, ysi = 0, ai = 0, bi = 0, asi = 0;
-	for (int i = 0; i < 2; i++) {
-		lower_sbuf_alloc(L, &yb[i], mmax * esY);
-		lower_sbuf_alloc(L, &ys[i], cols * esY);
-	}
-	if (m->tbias >= 0) {
-		lower_sbuf_alloc(L, &bias, ntn * esb);
-		lower_sbuf_alloc(L, &bstage, cols * esb);
-	}
+	mm_alloc_out(L, m, yb, ys, &bias, &bstage);
 	for (int i = 0; i < 2; i++) {
 		lower_sbuf_alloc(L, &abuf[i], (pl->a_full ? ktn : kb) * Mb * esA);
 		lower_sbuf_alloc(L, &bbuf[i], kb * Nb * esB);
@@ -565,14 +578,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	if (stage_b)
 		for (int i = 0; i < 2; i++)
 			lower_sbuf_alloc(L, &stage[i], stage_b);
-	for (int i = 0; i < 2; i++) {
-		lower_sbuf_alloc(L, &yb[i], mmax * esY);
-		lower_sbuf_alloc(L, &ys[i], cols * esY);
-	}
-	if (m->tbias >= 0) {
-		lower_sbuf_alloc(L, &bias, ntn * esb);
-		lower_sbuf_alloc(L, &bstage, cols * esb);
-	}
+	mm_alloc_out(L, m, yb, ys, &bias, &bstage);
 	lower_sbuf_alloc(L, &bbuf[0], b_bytes);
 	if (!b_res)
 		lower_sbuf_alloc(L, &bbuf[1], b_bytes);
