@@ -16,6 +16,8 @@
  *   PSUM  [N_t parts × M_c] FP32 = Y^T tile, accumulated over K tiles in ascending K
  *         → evacuation (ACT activate with the fused activation, else VEC tensor_copy) into SBUF
  *         → VEC transpose into [M parts × N_t] blocks → DMA to Y rows (runs of N_t elements)
+ *   Deep K (no A block over all of K fits): output blocks [Mb × Nb] stay in PSUM while K
+ *   streams past in blocks (mm_kb_plan, docs/lowering.md §3).
  *
  * Conv Y[n,co,oh,ow] = Σ_{ci,kh,kw} X[n, ci, oh·s+kh·d−p, ow·s+kw·d−p] · W[co,ci,kh,kw]:
  *
@@ -60,12 +62,12 @@ static void pe_dims(const lower_ctx *L, uint32_t *rows, uint32_t *cols, uint64_t
  * is rounded to the output dtype ONCE, by the instruction that writes `o`: with a bias and an
  * activation, the bias is added in PSUM (FP32, in place) and the activation evacuates. `ox` gives
  * the output element index of each element written (functional mode: stochastic rounding). */
-static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype odt, uint32_t np,
-                        uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
-                        graph_act act, const isa_oidx *ox)
+static void pe_evacuate_at(lower_ctx *L, lower_buf *ps, uint64_t ps_off, lower_buf *o, asim_dtype odt,
+                           uint32_t np, uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off,
+                           asim_dtype bdt, graph_act act, const isa_oidx *ox)
 {
 	uint64_t es = asim_dtype_bytes(odt);
-	isa_ap src = lower_ap_psum(0, np, ps->off, n0, n1, (uint64_t)n0 * 4);
+	isa_ap src = lower_ap_psum(0, np, ps->off + ps_off, n0, n1, (uint64_t)n0 * 4);
 	isa_ap dst = lower_ap_sbuf(odt, 0, np, o->off, n0, es, n1, n0 * es);
 	if (bias != NULL) {
 		isa_inst in = lower_inst(ISA_OP_TENSOR_TENSOR);
@@ -87,6 +89,14 @@ static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype od
 	in.src[0] = src;
 	in.oidx = *ox;
 	lower_compute(L, act != GRAPH_ACT_NONE ? LOWER_Q_ACT : LOWER_Q_VEC, &in, o, 1, ps, NULL, NULL);
+}
+
+/* the same, for a tile at the start of its bank */
+static void pe_evacuate(lower_ctx *L, lower_buf *ps, lower_buf *o, asim_dtype odt, uint32_t np,
+                        uint32_t n0, uint32_t n1, lower_buf *bias, uint64_t bias_off, asim_dtype bdt,
+                        graph_act act, const isa_oidx *ox)
+{
+	pe_evacuate_at(L, ps, 0, o, odt, np, n0, n1, bias, bias_off, bdt, act, ox);
 }
 
 /* Store SBUF tile o [np parts × n] (dtype of tensor ty) turned: the vector engine transposes
@@ -223,6 +233,256 @@ static void mm_load_kf(lower_ctx *L, uint32_t t, uint64_t base, uint64_t ld, int
 	}
 }
 
+/* A stored [M, K]: rows [m0, m0+mbn) × columns [k0, k0+kspan) in 128-row blocks of whole runs
+ * (one transfer of kspan elements per partition into a stage), each K tile turned by the vector
+ * engine into A^T tile [≤rows parts × mbn] number ktd + j of `ab` (tile j of the span) */
+static void mm_load_at_rows(lower_ctx *L, const mm_desc *m, uint64_t abase, uint64_t m0, uint64_t mbn,
+                            uint64_t k0, uint64_t kspan, lower_buf *ab, uint64_t ktd,
+                            lower_buf astage[2], uint32_t *asi)
+{
+	uint32_t rows, cols, P = L->c->sbuf.partitions, blk = P < 128 ? P : 128;
+	uint64_t mmax, esA = mm_es(L, m->ta);
+	asim_dtype dtA = mm_dt(L, m->ta);
+	pe_dims(L, &rows, &cols, &mmax);
+	for (uint64_t fb = 0; fb < mbn; fb += blk) {
+		uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
+		lower_buf *s = &astage[(*asi)++ % 2];
+		isa_ap src = lower_ap_hbm(dtA, abase + ((m0 + fb) * m->K + k0) * esA, bn, m->K * esA,
+		                          (uint32_t)kspan, esA, 1, 0);
+		isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)kspan, esA, 1, 0);
+		lower_load(L, m->ta, &sd, &src, s, 1);
+		for (uint64_t j = 0; j * rows < kspan; j++) {
+			uint32_t kn = (uint32_t)lower_min(rows, kspan - j * rows);
+			isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+			tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + j * rows * esA, kn, esA, 1, 0);
+			tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + ((ktd + j) * mbn + fb) * esA, bn, esA, 1, 0);
+			lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && j == 0 && ktd == 0, s, NULL, NULL);
+		}
+	}
+}
+
+/* B stored [K, N]: rows [k0, k0+kspan) × columns [n0, n0+pn) as K tiles [≤rows parts × pn], tile
+ * j at byte offset j·pst of `pb` (a fresh fill): the full tiles in one transfer (partition p
+ * holds rows k0 + j·rows + p: runs of pn elements), a partial last tile in a second */
+static void mm_load_bblock(lower_ctx *L, const mm_desc *m, uint64_t bbase, uint64_t k0, uint64_t kspan,
+                           uint64_t n0, uint32_t pn, lower_buf *pb, uint64_t pst)
+{
+	uint32_t rows, cols;
+	uint64_t mmax, esB = mm_es(L, m->tb), kfull;
+	asim_dtype dtB = mm_dt(L, m->tb);
+	pe_dims(L, &rows, &cols, &mmax);
+	kfull = kspan / rows;
+	if (kfull) {
+		isa_ap src = lower_ap_hbm(dtB, bbase + (k0 * m->N + n0) * esB, rows, m->N * esB, pn, esB,
+		                          (uint32_t)kfull, rows * m->N * esB);
+		isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
+		lower_load(L, m->tb, &d, &src, pb, 1);
+	}
+	if (kfull * rows < kspan)
+		mm_load_kf(L, m->tb, bbase, m->N, 1, k0 + kfull * rows, (uint32_t)(kspan - kfull * rows), n0, pn,
+		           pb, kfull * pst, kfull == 0, NULL, NULL);
+}
+
+/* evacuate Y^T tile [nn parts × mcn] (PSUM bank p at byte offset poff) into `o`, with the bias
+ * (when the op has one) and the activation: element (n, r) is Y row `row` + r, column nt·cols + n */
+static void mm_evac_yt(lower_ctx *L, const mm_desc *m, lower_buf *p, uint64_t poff, lower_buf *o,
+                       lower_buf *bias, uint64_t row, uint64_t nt, uint32_t nn, uint32_t mcn)
+{
+	uint32_t rows, cols;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	asim_dtype dtY = mm_dt(L, m->ty);
+	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
+	isa_oidx ox = lower_oidx(0, (int64_t)(row * m->N + nt * cols), 1, (int64_t)m->N, 0);
+	pe_evacuate_at(L, p, poff, o, dtY, nn, mcn, 1, m->tbias >= 0 ? bias : NULL, nt * esb,
+	               m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
+}
+
+/* the output staging of both schedules: evacuated tiles yb [cols parts × mmax], turned blocks
+ * ys [≤128 parts × cols], and the bias [cols parts × ⌈N/cols⌉] with its stage */
+static void mm_alloc_out(lower_ctx *L, const mm_desc *m, lower_buf yb[2], lower_buf ys[2],
+                         lower_buf *bias, lower_buf *bstage)
+{
+	uint32_t rows, cols;
+	uint64_t mmax, esY = mm_es(L, m->ty);
+	pe_dims(L, &rows, &cols, &mmax);
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &yb[i], mmax * esY);
+		lower_sbuf_alloc(L, &ys[i], cols * esY);
+	}
+	if (m->tbias >= 0) {
+		uint64_t esb = mm_es(L, (uint32_t)m->tbias);
+		lower_sbuf_alloc(L, bias, lower_ceil(m->N, cols) * esb);
+		lower_sbuf_alloc(L, bstage, cols * esb);
+	}
+}
+
+/* ---- large operands: output blocks held in PSUM, K streamed ------------------------------
+ * When B is not resident and no A block over all of K fits beside two panels (K large: the
+ * 2048×11008×4096 down-projection), the output is computed in BLOCKS of Mb rows × Nb columns that
+ * stay in PSUM (nmc moving chunks of mcw × nbt stationary tiles = every PSUM slot of the op; a
+ * slot is [cols parts × mcw] FP32, mmax/mcw of them per bank) while K streams past in blocks of
+ * kb tiles: per K block, B [kb tiles × Nb] (one transfer, runs of Nb elements) and -- unless the
+ * A^T block spans all of K and stays for the whole row of output blocks (a_full) -- A^T
+ * [kb tiles × Mb] (whole-row runs of kb·rows elements, turned by the vector engine). The K tiles
+ * accumulate in PSUM in ascending K, as everywhere. Traffic: A·(a_full ? 1 : ⌈N/Nb⌉) +
+ * B·⌈M/Mb⌉ + Y. The plan with the smallest estimate max(DMA time at the queues' peak and run
+ * efficiency, vector time of A's transposes) is taken. */
+typedef struct mm_kb {
+	uint64_t mcw, nmc, nbt, kb;
+	int a_full;
+	double cost;                   /* ns */
+} mm_kb;
+
+static double mm_dma_eff(const chip *c, uint64_t run)
+{
+	return run >= c->dma.efficient_bytes ? 1.0 : (double)c->dma.efficient_bytes / (double)lower_max(run, 1);
+}
+
+static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_kb *best)
+{
+	const chip *c = L->c;
+	uint32_t rows, cols, P = c->sbuf.partitions, blk = P < 128 ? P : 128;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
+	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
+	uint64_t ktn = lower_ceil(m->K, rows), ntn = lower_ceil(m->N, cols);
+	uint64_t nps = lower_min(L->psum_budget, LOWER_MAX_BUFS / 4);
+	uint64_t fixed = 2 * mmax * esY + 2 * cols * esY + ntn * esb + cols * esb;
+	double bw = c->dma_gb_per_s;                                    /* bytes per ns */
+	double tr_ns = (double)(c->vector.fixed_cycles + blk) / c->vector.clock_ghz;  /* one 128×128 turn */
+	best->cost = -1;
+	fixed += 12 * L->chunk;        /* each of the ≤ 12 buffers rounds up to whole chunks */
+	if (fixed >= budget || m->b_nk)
+		return -1;
+	uint64_t rest = budget - fixed, stg = m->a_km ? 0 : 2 * rows * esA;
+	for (uint64_t mcw = lower_min(mmax, m->M); mcw >= 1; mcw /= 2) {
+		uint64_t spb = mmax / mcw, S = nps * spb;
+		for (uint64_t nmc = 1; nmc <= S; nmc++) {
+			if (S % nmc || (nmc > 1 && (nmc - 1) * mcw >= m->M))
+				continue;
+			uint64_t nbt = lower_min(S / nmc, ntn);
+			uint64_t Mb = lower_min(nmc * mcw, m->M), Nb = lower_min(nbt * cols, m->N);
+			for (int a_full = 1; a_full >= 0; a_full--) {
+				uint64_t abytes = a_full ? 2 * ktn * Mb * esA : 0;
+				uint64_t per = 2 * Nb * esB + stg + (a_full ? 0 : 2 * Mb * esA);
+				if (abytes >= rest)
+					continue;
+				uint64_t kb = lower_min(ktn, (rest - abytes) / per);
+				if (kb == 0)
+					continue;
+				double apass = a_full ? 1 : (double)lower_ceil(m->N, Nb);
+				uint64_t arun = m->a_km ? Mb * esA : lower_min(kb * rows, m->K) * esA;
+				double dma = apass * (double)(m->M * m->K * esA) * mm_dma_eff(c, arun)
+				           + (double)lower_ceil(m->M, Mb) * (double)(m->K * m->N * esB) * mm_dma_eff(c, Nb * esB);
+				double vec = m->a_km ? 0 : apass * (double)(lower_ceil(m->M, blk) * ktn) * tr_ns;
+				double cost = dma / bw > vec ? dma / bw : vec;
+				if (best->cost < 0 || cost < best->cost) {
+					best->mcw = mcw;
+					best->nmc = nmc;
+					best->nbt = nbt;
+					best->kb = kb;
+					best->a_full = a_full;
+					best->cost = cost;
+				}
+			}
+		}
+		if (mcw < blk)
+			break;
+	}
+	return best->cost < 0 ? -1 : 0;
+}
+
+static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl)
+{
+	uint32_t rows, cols, P = L->c->sbuf.partitions, blk = P < 128 ? P : 128;
+	uint64_t mmax;
+	pe_dims(L, &rows, &cols, &mmax);
+	uint64_t esA = mm_es(L, m->ta), esB = mm_es(L, m->tb), esY = mm_es(L, m->ty);
+	asim_dtype dtA = mm_dt(L, m->ta), dtB = mm_dt(L, m->tb);
+	uint64_t ktn = lower_ceil(m->K, rows);
+	uint64_t mcw = pl->mcw, spb = mmax / mcw, kb = pl->kb;
+	uint64_t Mb = lower_min(pl->nmc * mcw, m->M), Nb = lower_min(pl->nbt * cols, m->N);
+	uint64_t nps = lower_min(L->psum_budget, LOWER_MAX_BUFS / 4);
+	lower_buf yb[2], ys[2], bias, bstage, abuf[2], bbuf[2], astage[2], ps[LOWER_MAX_BUFS / 4];
+	uint32_t yi = 0, ysi = 0, ai = 0, bi = 0, asi = 0;
+	mm_alloc_out(L, m, yb, ys, &bias, &bstage);
+	for (int i = 0; i < 2; i++) {
+		lower_sbuf_alloc(L, &abuf[i], (pl->a_full ? ktn : kb) * Mb * esA);
+		lower_sbuf_alloc(L, &bbuf[i], kb * Nb * esB);
+		if (!m->a_km)
+			lower_sbuf_alloc(L, &astage[i], lower_min(kb * rows, m->K) * esA);
+	}
+	for (uint64_t i = 0; i < nps; i++)
+		lower_psum_alloc(L, &ps[i]);
+	if (m->tbias >= 0)
+		pe_load_bias(L, (uint32_t)m->tbias, L->hbm_addr[(uint32_t)m->tbias], m->N, cols, &bias, &bstage);
+	lower_buf *ab = &abuf[0];
+	for (uint64_t b = 0; b < m->batch; b++) {
+		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
+		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
+		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
+		for (uint64_t m0 = 0; m0 < m->M; m0 += Mb) {
+			uint64_t mbn = lower_min(Mb, m->M - m0), nmc = lower_ceil(mbn, mcw);
+			for (uint64_t n0 = 0; n0 < m->N; n0 += Nb) {
+				uint64_t nbn = lower_min(Nb, m->N - n0), nbt = lower_ceil(nbn, cols);
+				for (uint64_t kt0 = 0; kt0 < ktn; kt0 += kb) {
+					uint64_t kbn = lower_min(kb, ktn - kt0), k0 = kt0 * rows;
+					uint64_t kspan = lower_min(kbn * rows, m->K - k0);
+					/* A^T: per K block, or (a_full) all of K once per row of output blocks */
+					if (!pl->a_full || n0 == 0) {
+						if (!pl->a_full || kt0 == 0)
+							ab = &abuf[ai++ % 2];
+						uint64_t ktd = pl->a_full ? kt0 : 0;
+						if (m->a_km)
+							for (uint64_t j = 0; j < kbn; j++)
+								mm_load_kf(L, m->ta, abase, m->M, 1, k0 + j * rows,
+								           (uint32_t)lower_min(rows, m->K - k0 - j * rows), m0, (uint32_t)mbn,
+								           ab, (ktd + j) * mbn * esA, ktd + j == 0, NULL, NULL);
+						else
+							mm_load_at_rows(L, m, abase, m0, mbn, k0, kspan, ab, ktd, astage, &asi);
+					}
+					lower_buf *bb = &bbuf[bi++ % 2];
+					mm_load_bblock(L, m, bbase, k0, kspan, n0, (uint32_t)nbn, bb, nbn * esB);
+					for (uint64_t nt = 0; nt < nbt; nt++) {
+						uint32_t nn = (uint32_t)lower_min(cols, nbn - nt * cols);
+						for (uint64_t mc = 0; mc < nmc; mc++) {
+							uint32_t mcn = (uint32_t)lower_min(mcw, mbn - mc * mcw);
+							uint64_t sl = nt * nmc + mc;
+							lower_buf *p = &ps[sl / spb];
+							for (uint64_t j = 0; j < kbn; j++) {
+								uint64_t kt = kt0 + j, ka = pl->a_full ? kt : j;
+								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+								isa_inst in = lower_inst(ISA_OP_MATMUL);
+								in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+								in.src[0] = lower_ap_sbuf(dtB, 0, kn, bb->off + (j * nbn + nt * cols) * esB, nn, esB, 1, 0);
+								in.src[1] = lower_ap_sbuf(dtA, 0, kn, ab->off + (ka * mbn + mc * mcw) * esA, mcn, esA, 1, 0);
+								in.dst = lower_ap_psum(0, nn, p->off + (sl % spb) * mcw * 4, mcn, 1, 0);
+								lower_compute(L, LOWER_Q_PE, &in, p, kt == 0 && sl % spb == 0, bb, ab, NULL);
+							}
+						}
+					}
+				}
+				/* the block is complete: evacuate, turn, store (Y rows, runs of ≤ cols) */
+				for (uint64_t nt = 0; nt < nbt; nt++) {
+					uint32_t nn = (uint32_t)lower_min(cols, nbn - nt * cols);
+					for (uint64_t mc = 0; mc < nmc; mc++) {
+						uint32_t mcn = (uint32_t)lower_min(mcw, mbn - mc * mcw);
+						uint64_t sl = nt * nmc + mc, ntg = n0 / cols + nt, r0 = m0 + mc * mcw;
+						lower_buf *o = &yb[yi++ % 2];
+						mm_evac_yt(L, m, &ps[sl / spb], (sl % spb) * mcw * 4, o, &bias, b * m->M + r0, ntg, nn, mcn);
+						pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi, ybase + (r0 * m->N + ntg * cols) * esY,
+						              m->N * esY);
+					}
+				}
+			}
+		}
+	}
+	lower_release(L);
+	return 0;
+}
+
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
 	const chip *c = L->c;
@@ -284,6 +544,11 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			if (pw == 1)
 				break;
 		}
+	/* no panel beside an A block over all of K: output blocks in PSUM, K streamed (above) */
+	mm_kb kbp = {0, 0, 0, 0, 0, 0};
+	if (!b_res && !b_panel && !serial && mm_kb_plan(L, m, budget, &kbp) == 0) {
+		return mm_lower_kb(L, m, fold, &kbp);
+	}
 	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
 	if (!b_res && !b_panel && 2 * b_bytes > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
@@ -313,14 +578,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	if (stage_b)
 		for (int i = 0; i < 2; i++)
 			lower_sbuf_alloc(L, &stage[i], stage_b);
-	for (int i = 0; i < 2; i++) {
-		lower_sbuf_alloc(L, &yb[i], mmax * esY);
-		lower_sbuf_alloc(L, &ys[i], cols * esY);
-	}
-	if (m->tbias >= 0) {
-		lower_sbuf_alloc(L, &bias, ntn * esb);
-		lower_sbuf_alloc(L, &bstage, cols * esb);
-	}
+	mm_alloc_out(L, m, yb, ys, &bias, &bstage);
 	lower_sbuf_alloc(L, &bbuf[0], b_bytes);
 	if (!b_res)
 		lower_sbuf_alloc(L, &bbuf[1], b_bytes);
@@ -380,21 +638,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					if (a_res && a_wide) {
 						/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
 						 * partition, one transfer), then each K tile turned by the vector engine */
-						for (uint64_t fb = 0; fb < mbn; fb += blk) {
-							uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
-							lower_buf *s = &astage[asi++ % 2];
-							isa_ap src = lower_ap_hbm(dtA, abase + (m0 + fb) * lda * esA, bn, lda * esA,
-							                          (uint32_t)m->K, esA, 1, 0);
-							isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)m->K, esA, 1, 0);
-							lower_load(L, m->ta, &sd, &src, s, 1);
-							for (uint64_t kt = 0; kt < ktn; kt++) {
-								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-								isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-								tr.src[0] = lower_ap_sbuf(dtA, 0, bn, s->off + kt * rows * esA, kn, esA, 1, 0);
-								tr.dst = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + fb) * esA, bn, esA, 1, 0);
-								lower_compute(L, LOWER_Q_VEC, &tr, ab, fb == 0 && kt == 0, s, NULL, NULL);
-							}
-						}
+						mm_load_at_rows(L, m, abase, m0, mbn, 0, m->K, ab, 0, astage, &asi);
 					} else if (a_res)
 						for (uint64_t kt = 0; kt < ktn; kt++) {
 							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
@@ -489,18 +733,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						} else if (b_panel) {
 							uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
 							if (nt % pw == 0 && mc == 0 && kt == 0) {
-								lower_buf *pb = &bbuf[bi++ % 2];
-								uint64_t kfull = m->K / rows;
 								uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
-								if (kfull) {
-									isa_ap src = lower_ap_hbm(dtB, bbase + nt * cols * esB, rows, ldb * esB, pn, esB,
-									                          (uint32_t)kfull, rows * ldb * esB);
-									isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
-									lower_load(L, m->tb, &d, &src, pb, 1);
-								}
-								if (kfull < ktn)
-									mm_load_kf(L, m->tb, bbase, ldb, 1, kfull * rows, (uint32_t)(m->K - kfull * rows),
-									           nt * cols, pn, pb, kfull * pst, kfull == 0, stage, &si);
+								mm_load_bblock(L, m, bbase, 0, m->K, nt * cols, pn, &bbuf[bi++ % 2], pst);
 							}
 							sb = &bbuf[(bi + 1) % 2];
 							soff = kt * pst + (nt % pw) * cols * esB;
@@ -535,11 +769,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						}
 					}
 					lower_buf *o = &yb[yi++ % 2];
-					/* Y^T tile: element (n, m) is Y[b][m0 + mc + m][nt·cols + n] */
-					isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + nt * cols),
-					                         1, (int64_t)m->N, 0);
-					pe_evacuate(L, p, o, dtY, nn, mcn, 1, m->tbias >= 0 ? &bias : NULL, nt * esb,
-					            m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
+					mm_evac_yt(L, m, p, 0, o, &bias, b * m->M + m0 + mc, nt, nn, mcn);
 					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
 					if (rowstore) {
 						/* into whole rows [≤128 rows × N] (one buffer per row block of this
