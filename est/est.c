@@ -196,6 +196,15 @@ void est_features(const chip *c, const est_op *prev, const est_op *o, const est_
 	f[EST_F_prev_compute_ns] = pc;
 	f[EST_F_prev_out_ns] = prev ? q.out_ns : 0;
 	f[EST_F_w_exposed_ns] = p.w_ns > pc ? p.w_ns - pc : 0;
+	est_low l;
+	est_lowered(c, o, &l);
+	f[EST_F_low_pe_ns] = l.pe_ns;
+	f[EST_F_low_vec_ns] = l.vec_ns;
+	f[EST_F_low_act_ns] = l.act_ns;
+	f[EST_F_low_load_ns] = l.load_ns;
+	f[EST_F_low_store_ns] = l.store_ns;
+	f[EST_F_low_desc] = l.desc;
+	f[EST_F_low_bound_ns] = l.bound_ns;
 	f[EST_F_next_w_ns] = 0;
 	f[EST_F_next_compute_ns] = 0;
 	if (next) {
