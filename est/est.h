@@ -19,6 +19,11 @@
  * whose sum over the graph is exactly the graph's latency. Features of the neighbours (the
  * previous op's compute time, the next op's weight bytes) let the model learn the overlap.
  *
+ * Convolutions also get their per-engine busy times AS LOWERED (est_lowered, est/estlow.c): the
+ * lowering's own tiling plan (lower_conv_plan_of) walked chunk class by chunk class, each
+ * instruction costed by the timing rules -- equal to the sums over the instructions lower_graph
+ * emits, without emitting them (microseconds instead of the lowering's milliseconds).
+ *
  * Op kind: the op type, a variant for convolutions (dw: depthwise, 1x1, kxk: spatial) and the
  * fused activation, e.g. "conv2d.dw+relu6". Each kind gets a ridge regression in the features
  * (coefficients in ns per feature unit), its ridge strength chosen by 5-fold cross-validation
