@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,13 @@ void est_features(const chip *c, const est_op *prev, const est_op *o, const est_
 	f[EST_F_prev_compute_ns] = pc;
 	f[EST_F_prev_out_ns] = prev ? q.out_ns : 0;
 	f[EST_F_w_exposed_ns] = p.w_ns > pc ? p.w_ns - pc : 0;
+	/* est_low's fields are the low_* features, in order */
+	_Static_assert(sizeof(est_low) == (EST_F_low_bound_ns - EST_F_low_pe_ns + 1) * sizeof(double)
+	               && offsetof(est_low, desc) == (EST_F_low_desc - EST_F_low_pe_ns) * sizeof(double),
+	               "est_low must list the low_* features in order");
+	est_low l;
+	est_lowered(c, o, &l);
+	memcpy(&f[EST_F_low_pe_ns], &l, sizeof l);
 	f[EST_F_next_w_ns] = 0;
 	f[EST_F_next_compute_ns] = 0;
 	if (next) {

@@ -19,6 +19,11 @@
  * whose sum over the graph is exactly the graph's latency. Features of the neighbours (the
  * previous op's compute time, the next op's weight bytes) let the model learn the overlap.
  *
+ * Convolutions also get their per-engine busy times AS LOWERED (est_lowered, est/estlow.c): the
+ * lowering's own tiling plan (lower_conv_plan_of) walked chunk class by chunk class, each
+ * instruction costed by the timing rules -- equal to the sums over the instructions lower_graph
+ * emits, without emitting them (microseconds instead of the lowering's milliseconds).
+ *
  * Op kind: the op type, a variant for convolutions (dw: depthwise, 1x1, kxk: spatial) and the
  * fused activation, e.g. "conv2d.dw+relu6". Each kind gets a ridge regression in the features
  * (coefficients in ns per feature unit), its ridge strength chosen by 5-fold cross-validation
@@ -40,7 +45,7 @@
 #include "sim/error.h"
 #include "sim/graph.h"
 
-#define EST_FORMAT_VERSION 1
+#define EST_FORMAT_VERSION 2
 #define EST_KIND_MAX 48
 
 /* The features, one table (name, meaning). Feature 0 is the constant. */
@@ -60,7 +65,14 @@
 	X(prev_compute_ns, "compute of the previous op") \
 	X(next_w_ns, "weight load of the next op (competes for bandwidth at the end of this one)") \
 	X(prev_out_ns, "output store of the previous op (drains under this one)") \
-	X(next_compute_ns, "compute of the next op")
+	X(next_compute_ns, "compute of the next op") \
+	X(low_pe_ns, "convolutions as lowered (est_lowered): PE array busy time") \
+	X(low_vec_ns, "as lowered: vector engine busy time (memsets, depthwise taps, evacuation)") \
+	X(low_act_ns, "as lowered: activation engine busy time") \
+	X(low_load_ns, "as lowered: DMA load time per load queue (descriptor fixed costs + bytes)") \
+	X(low_store_ns, "as lowered: DMA store time per store queue") \
+	X(low_desc, "as lowered: DMA descriptors") \
+	X(low_bound_ns, "as lowered: the busiest engine or DMA side")
 
 /* Raw op dimensions the trees also split on (not in the linear part). */
 #define EST_RAW(X) X(c_in) X(c_out) X(h_out) X(w_out) X(kh) X(stride_h) X(groups) X(m) X(n) X(k) \
@@ -100,6 +112,13 @@ void est_op_kind(est_op *o);
 /* The features of `o` between its neighbours (NULL at the ends), then its raw dimensions. */
 void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next,
                   double f[EST_NX] /* OUT */);
+
+/* Per-engine busy times of a forward convolution as the lowering tiles it (est/estlow.c; zeros
+ * for other ops), in ns; desc counts DMA descriptors. */
+typedef struct est_low {
+	double pe_ns, vec_ns, act_ns, load_ns, store_ns, desc, bound_ns;
+} est_low;
+void est_lowered(const chip *c, const est_op *o, est_low *out /* OUT */);
 
 /* A regression tree node: internal when feat >= 0 (x[feat] <= thr goes left), else a leaf. */
 typedef struct est_node {

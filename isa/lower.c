@@ -395,9 +395,9 @@ static int lower_ctx_init(lower_ctx *L, const graph *g, const chip *c, isa_progr
 	L->chunk = lower_max(64, lower_ceil(L->sbuf_cap, 1024));
 	L->nchunks = (uint32_t)(L->sbuf_cap / L->chunk);
 	L->sbuf_cap = (uint64_t)L->nchunks * L->chunk;
-	L->sbuf_budget = L->sbuf_cap / 2 / L->chunk * L->chunk;
+	L->sbuf_budget = lower_sbuf_budget(c);
 	L->banks = c->psum.banks;
-	L->bank_bytes = c->psum.partition_bytes / c->psum.banks;
+	L->bank_bytes = lower_psum_bank_bytes(c);
 	L->psum_budget = L->banks >= 2 ? L->banks / 2 : 1;
 	L->hbm_addr = asim_calloc(g->n_tensors + 1, sizeof *L->hbm_addr);
 	L->tdep = asim_calloc(g->n_tensors + 1, sizeof *L->tdep);
@@ -469,6 +469,18 @@ static void lower_split_queues(lower_ctx *L, const graph_op *op)
 		nl = L->ndma - 1;
 	L->nload = (uint32_t)nl;
 	L->nstore = L->ndma - L->nload;
+}
+
+uint64_t lower_sbuf_budget(const chip *c)
+{
+	uint64_t cap = c->sbuf.partition_bytes, chunk = lower_max(64, lower_ceil(cap, 1024));
+	cap = cap / chunk * chunk;
+	return cap / 2 / chunk * chunk;
+}
+
+uint64_t lower_psum_bank_bytes(const chip *c)
+{
+	return c->psum.banks ? c->psum.partition_bytes / c->psum.banks : 0;
 }
 
 static int lower_op(lower_ctx *L, const graph_op *op)

@@ -42,4 +42,30 @@ uint32_t lower_semaphores(const chip *c);
  * (docs/lowering.md, section 4); every other tensor row-major. */
 uint64_t lower_hbm_place(const graph *g, uint64_t *addr /* OUT */);
 
+/* SBUF bytes per partition one op may use (half the ring, whole chunks), and one PSUM bank's
+ * bytes per partition: the capacities the tiling plans against. */
+uint64_t lower_sbuf_budget(const chip *c);
+uint64_t lower_psum_bank_bytes(const chip *c);
+
+/* The tiling plan of a forward convolution, as lower_graph() will choose it, without lowering:
+ * for the latency estimator (est/estlow.c), which derives per-engine busy times from it.
+ * Geometry: input N×C×H×W, output CO×OH×OW, filter KH×KW, stride, dilation, top/left padding,
+ * groups; element bytes of input, weights, output and bias (esb = 0: no bias). */
+typedef struct lower_conv_geom {
+	uint64_t N, C, H, W, CO, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, G;
+	uint64_t esX, esW, esY, esb;
+} lower_conv_geom;
+
+typedef struct lower_conv_plan {
+	int vec;                   /* 1: depthwise on the vector engine (C/G == 1) */
+	uint64_t rows, cols, mmax; /* PE: contraction rows, stationary columns, moving pixels per tile */
+	uint64_t ctn, otn;         /* PE: input- and output-channel tiles per group */
+	int w_res;                 /* PE: a group's weights resident in SBUF (else a tile per matmul) */
+	uint64_t w_bytes;          /* SBUF bytes per partition of the weight buffer */
+	uint64_t rn, cn;           /* output chunk: rows × columns */
+} lower_conv_plan;
+
+/* 0, or -1 when the op cannot be mapped (the lowering would report it). */
+int lower_conv_plan_of(const chip *c, const lower_conv_geom *g, lower_conv_plan *p /* OUT */);
+
 #endif

@@ -1222,42 +1222,69 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 	return 0;
 }
 
+/* The tiling plan of a convolution: PE tile bounds, weight residency and the output chunk
+ * rn × cn; the vector engine's (depthwise) plan in rn, cn. A pure function of the chip, the
+ * geometry and the element sizes, shared with the latency estimator (lower_conv_plan_of). */
+typedef struct cv_plan {
+	uint64_t rows, cols, mmax, ctn, otn, w_bytes, rest, rn, cn;
+	int w_res;
+} cv_plan;
+
+/* 0, or 1: the output staging does not fit; 2: the receptive field does not fit (pl->rest) */
+static int cv_plan_pe(const chip *c, uint64_t budget, uint64_t bank_bytes, const cv_desc *v,
+                      uint64_t esX, uint64_t esW, uint64_t esY, uint64_t esb, cv_plan *pl)
+{
+	uint32_t rows = c->pe.rows, cols = c->pe.cols, P = c->sbuf.partitions;
+	if (rows > P)
+		rows = P;
+	if (cols > P)
+		cols = P;
+	uint64_t mmax = lower_min(c->pe.max_moving, bank_bytes / 4);
+	/* output-stationary serial-fold arrays: output chunks of at most `rows` pixels (the
+	 * SCALE-Sim OS mapping: ofmap pixels on the rows, filters on the columns, K streamed) */
+	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
+		mmax = lower_min(mmax, rows);
+	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
+	uint64_t ctn = lower_ceil(Cg, rows), otn = lower_ceil(COg, cols);
+	pl->rows = rows, pl->cols = cols, pl->mmax = mmax, pl->ctn = ctn, pl->otn = otn;
+	uint64_t fixed = 2 * mmax * esY + otn * esb;
+	if (mmax == 0 || fixed > budget)
+		return 1;
+	uint64_t rest = budget - fixed;
+	/* weights of one group resident if they fit in half the rest, else one tile at a time */
+	uint64_t wres_b = ctn * taps * COg * esW;
+	pl->w_res = wres_b <= rest / 2;
+	pl->w_bytes = pl->w_res ? wres_b : cols * esW;
+	rest -= pl->w_res ? pl->w_bytes : 2 * pl->w_bytes;
+	pl->rest = rest;
+	return cv_chunk(v, mmax, ctn, esX, 0, rest, &pl->rn, &pl->cn) != 0 ? 2 : 0;
+}
+
 static int cv_pe(lower_ctx *L, const cv_desc *v)
 {
 	/* serial-fold weight- and input-stationary arrays: SCALE-Sim's im2col folds (above) */
 	if (L->c->pe.mode == CHIP_PE_SERIAL_FOLDS && L->c->pe.dataflow != CHIP_OUTPUT_STATIONARY)
 		return cv_pe_im2col(L, v, L->c->pe.dataflow == CHIP_INPUT_STATIONARY && v->tbias < 0);
 	const chip *c = L->c;
-	uint32_t rows, cols;
-	uint64_t mmax;
-	pe_dims(L, &rows, &cols, &mmax);
-	/* output-stationary serial-fold arrays: output chunks of at most `rows` pixels (the
-	 * SCALE-Sim OS mapping: ofmap pixels on the rows, filters on the columns, K streamed) */
-	if (c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow == CHIP_OUTPUT_STATIONARY)
-		mmax = lower_min(mmax, rows);
-	uint64_t Cg = v->C / v->G, COg = v->CO / v->G, taps = v->KH * v->KW;
+	uint64_t taps = v->KH * v->KW, Cg = v->C / v->G, COg = v->CO / v->G;
 	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtW = mm_dt(L, v->tw), dtX = mm_dt(L, v->tx), dtY = mm_dt(L, v->ty);
-	uint64_t ctn = lower_ceil(Cg, rows), otn = lower_ceil(COg, cols);
 	uint64_t esb = v->tbias >= 0 ? mm_es(L, (uint32_t)v->tbias) : 0;
-	uint64_t budget = lower_budget(L);
-	uint64_t fixed = 2 * mmax * esY + otn * esb;
-	if (mmax == 0 || fixed > budget)
+	cv_plan pl;
+	int prc = cv_plan_pe(c, lower_budget(L), L->bank_bytes, v, esX, esW, esY, esb, &pl);
+	if (prc == 1)
 		return lower_mapping_error(L, "output staging does not fit in SBUF");
-	uint64_t rest = budget - fixed;
-	/* weights of one group resident if they fit in half the rest, else one tile at a time */
-	uint64_t wres_b = ctn * taps * COg * esW;
-	int w_res = wres_b <= rest / 2;
-	uint64_t w_bytes = w_res ? wres_b : cols * esW;
-	rest -= w_res ? w_bytes : 2 * w_bytes;
-	uint64_t rn, cn;
-	if (cv_chunk(v, mmax, ctn, esX, 0, rest, &rn, &cn) != 0)
+	if (prc == 2)
 		return lower_mapping_error(L, "the receptive field of one output pixel (%llu×%llu input "
 		                           "positions × %llu channel tiles) does not fit in the %llu bytes "
 		                           "per SBUF partition available",
 		                           (unsigned long long)((v->KH - 1) * v->dh + 1),
 		                           (unsigned long long)((v->KW - 1) * v->dw + 1),
-		                           (unsigned long long)ctn, (unsigned long long)rest);
+		                           (unsigned long long)pl.ctn, (unsigned long long)pl.rest);
+	uint32_t rows = (uint32_t)pl.rows, cols = (uint32_t)pl.cols;
+	uint64_t mmax = pl.mmax, ctn = pl.ctn, otn = pl.otn, rn = pl.rn, cn = pl.cn;
+	int w_res = pl.w_res;
+	uint64_t w_bytes = pl.w_bytes;
 	cv_band b0 = cv_band_of(v, 0, rn, 0, cn);
 	uint64_t band_b = ctn * b0.rows * b0.cols * esX;
 
@@ -1355,6 +1382,28 @@ static int cv_pe(lower_ctx *L, const cv_desc *v)
 
 /* Depthwise (C_in/groups == 1, channel multiplier mult = C_out/groups) on the vector engine:
  * channels on partitions; for multiplier j, output channel ci·mult + j reads input channel ci. */
+/* the depthwise plan (cv_vec): 0, or 1: the filters do not fit; 2: the receptive field */
+static int cv_plan_vec(uint64_t budget, const cv_desc *v, uint64_t esX, uint64_t esW, uint64_t esY,
+                       uint64_t esb, cv_plan *pl)
+{
+	uint64_t mult = v->CO / v->G, taps = v->KH * v->KW;
+	pl->w_bytes = mult * taps * esW;   /* per partition: this channel's filters, all multipliers */
+	uint64_t fixed = pl->w_bytes + mult * esb;
+	if (fixed >= budget)
+		return 1;
+	/* per pixel: acc (fp32) + tmp (fp32) + 2 outputs; band double-buffered */
+	uint64_t maxpix = 2048;
+	for (;;) {
+		uint64_t per = 4 + 4 + 2 * esY;
+		if (maxpix * per < budget - fixed &&
+		    cv_chunk(v, maxpix, 1, esX, 0, budget - fixed - maxpix * per, &pl->rn, &pl->cn) == 0)
+			return 0;
+		if (maxpix == 1)
+			return 2;
+		maxpix /= 2;
+	}
+}
+
 static int cv_vec(lower_ctx *L, const cv_desc *v)
 {
 	const chip *c = L->c;
@@ -1363,24 +1412,14 @@ static int cv_vec(lower_ctx *L, const cv_desc *v)
 	uint64_t esX = mm_es(L, v->tx), esW = mm_es(L, v->tw), esY = mm_es(L, v->ty);
 	asim_dtype dtX = mm_dt(L, v->tx), dtW = mm_dt(L, v->tw), dtY = mm_dt(L, v->ty);
 	uint64_t esb = v->tbias >= 0 ? mm_es(L, (uint32_t)v->tbias) : 0;
-	uint64_t budget = lower_budget(L);
-	uint64_t wbytes = v->CO / lower_max(1, lower_min(P, v->C)) * taps * esW + taps * esW * mult;
-	wbytes = mult * taps * esW;   /* per partition: this channel's filters, all multipliers */
-	uint64_t fixed = wbytes + mult * esb;
-	if (fixed >= budget)
+	cv_plan pl;
+	int prc = cv_plan_vec(lower_budget(L), v, esX, esW, esY, esb, &pl);
+	if (prc == 1)
 		return lower_mapping_error(L, "depthwise filters do not fit in SBUF");
-	/* per pixel: acc (fp32) + tmp (fp32) + 2 outputs; band double-buffered */
-	uint64_t maxpix = 2048, rn, cn;
-	for (;;) {
-		uint64_t per = 4 + 4 + 2 * esY;
-		if (maxpix * per < budget - fixed &&
-		    cv_chunk(v, maxpix, 1, esX, 0, budget - fixed - maxpix * per, &rn, &cn) == 0)
-			break;
-		if (maxpix == 1)
-			return lower_mapping_error(L, "the receptive field of one output pixel does not fit "
-			                           "in SBUF");
-		maxpix /= 2;
-	}
+	if (prc == 2)
+		return lower_mapping_error(L, "the receptive field of one output pixel does not fit "
+		                           "in SBUF");
+	uint64_t wbytes = pl.w_bytes, rn = pl.rn, cn = pl.cn;
 	cv_band b0 = cv_band_of(v, 0, rn, 0, cn);
 	lower_buf wb, bias, band[2], acc, tmp, ob[2];
 	uint32_t bi = 0, oi = 0;
@@ -1644,4 +1683,28 @@ int lower_conv_op(lower_ctx *L, const graph_op *op)
 		ASIM_ASSERT(0);
 	}
 	return 0;
+}
+
+/* ==== the plan, for the latency estimator ===================================================== */
+
+int lower_conv_plan_of(const chip *c, const lower_conv_geom *g, lower_conv_plan *out)
+{
+	cv_desc v;
+	memset(&v, 0, sizeof v);
+	v.N = g->N, v.C = g->C, v.H = g->H, v.W = g->W, v.CO = g->CO, v.OH = g->OH, v.OW = g->OW;
+	v.KH = g->KH, v.KW = g->KW, v.sh = g->sh, v.sw = g->sw, v.dh = g->dh, v.dw = g->dw;
+	v.pt = g->pt, v.pl = g->pl, v.idil = 1, v.G = g->G ? g->G : 1;
+	cv_plan pl;
+	memset(&pl, 0, sizeof pl);
+	memset(out, 0, sizeof *out);
+	if (v.C % v.G || v.CO % v.G || v.C == 0 || v.CO == 0)
+		return -1;
+	out->vec = v.C / v.G == 1;
+	int rc = out->vec ? cv_plan_vec(lower_sbuf_budget(c), &v, g->esX, g->esW, g->esY, g->esb, &pl)
+	                  : cv_plan_pe(c, lower_sbuf_budget(c), lower_psum_bank_bytes(c), &v, g->esX,
+	                               g->esW, g->esY, g->esb, &pl);
+	out->rows = pl.rows, out->cols = pl.cols, out->mmax = pl.mmax, out->ctn = pl.ctn;
+	out->otn = pl.otn, out->w_res = pl.w_res, out->w_bytes = pl.w_bytes, out->rn = pl.rn;
+	out->cn = pl.cn;
+	return rc ? -1 : 0;
 }
