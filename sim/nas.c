@@ -811,8 +811,13 @@ int nas_write(const nas_spec *s, uint64_t seed, uint64_t n, const char *dir_in, 
 		}
 		snprintf(tmp, tl, "%.*s.%s.tmp-XXXXXX", (int)plen, dir, base);
 		if (mkdtemp(tmp) == NULL) {
-			rc = asim_errorf(e, ASIM_EIO, "%s: cannot create a temporary directory beside it: %s", dir,
-			                 strerror(errno));
+			int err = errno;
+			if (err == ENOENT || err == ENOTDIR)   /* a user error: the parent is missing */
+				rc = asim_errorf(e, ASIM_ENOENT, "%s: its parent directory does not exist: create it "
+				                 "first, or choose another -o", dir);
+			else
+				rc = asim_errorf(e, ASIM_EIO, "%s: cannot create a temporary directory beside it: %s",
+				                 dir, strerror(err));
 			goto out;
 		}
 		made = 1;

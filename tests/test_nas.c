@@ -633,6 +633,14 @@ Test(nas, output_directory_rules_and_usage_errors)
 	cr_expect_not_null(strstr(r.err, "not empty"), "%s", r.err);
 	cr_expect_eq(count_entries(full), 1, "the non-empty directory is untouched");
 	tu_result_free(&r);
+	/* a missing parent is the user's to fix: exit 2, one line saying so */
+	char *orphan = join(tmp, "no/such/dir");
+	r = sample(spec, "2", orphan, "1");
+	cr_expect_eq(r.status, 2, "%d %s", r.status, r.err);
+	cr_expect_eq(tu_count_lines(r.err), 1, "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "parent directory does not exist"), "%s", r.err);
+	tu_result_free(&r);
+	free(orphan);
 	const char *const bad[][12] = {
 		{"accelsim", "nas", NULL},
 		{"accelsim", "nas", "sampel", spec, NULL},
