@@ -124,6 +124,7 @@ typedef struct queue {
 	/* DMA */
 	int in_pool;               /* in its data phase */
 	int hbm;
+	int dend_ok;               /* dend was computed at the current rate */
 	double rem, peak, rate;
 	uint64_t last, dend;
 	/* descriptor prefetch (isa_dma_fixed_left): the current burst of back-to-back descriptors */
@@ -378,6 +379,15 @@ static void pool_settle(sim *s, uint64_t now)
 	}
 }
 
+/* A transfer's rate: its end stands while the rate does (recomputing it from the bytes left would
+ * give the same tick in exact arithmetic, and rounding drift in floating point). */
+static inline void set_rate(queue *q, double r)
+{
+	if (q->rate != r)
+		q->dend_ok = 0;
+	q->rate = r;
+}
+
 /* Water filling over pool[0 .. nhbm) (increasing (peak, qindex)), then every member's end and the
  * earliest one (lowest qindex on a tie). Members are settled to `now`. */
 static void pool_share(sim *s, uint64_t now)
@@ -388,7 +398,7 @@ static void pool_share(sim *s, uint64_t now)
 		queue *q = &s->qs[s->pool[j]];
 		double share = left / (double)(k - j);
 		if (q->peak < share) {
-			q->rate = q->peak;
+			set_rate(q, q->peak);
 			left -= q->rate;
 			if (left < 0)
 				left = 0;
@@ -397,7 +407,7 @@ static void pool_share(sim *s, uint64_t now)
 		/* caps ascend: the fair share is within every remaining cap, so all get exactly it
 		 * (one division, not one per member: the same rates, without rounding drift) */
 		for (; j < k; j++)
-			s->qs[s->pool[j]].rate = share;
+			set_rate(&s->qs[s->pool[j]], share);
 	}
 	if (s->sink && s->sink->hbm_rate) {
 		double used = 0;
@@ -412,7 +422,10 @@ static void pool_share(sim *s, uint64_t now)
 		uint32_t qi = s->inpool[j];
 		queue *q = &s->qs[qi];
 		ASIM_ASSERT(q->rate > 0);
-		q->dend = now + isa_ceil_div(q->rem, q->rate);
+		if (!q->dend_ok) {   /* an unchanged rate keeps its end: no division, no rounding drift */
+			q->dend = now + isa_ceil_div(q->rem, q->rate);
+			q->dend_ok = 1;
+		}
 		if (s->dma_next_q == 0 || q->dend < s->dma_next_t) {
 			s->dma_next_q = qi;
 			s->dma_next_t = q->dend;
@@ -427,6 +440,7 @@ static void pool_enter(sim *s, uint32_t qi, uint64_t now)
 	pool_settle(s, now);
 	q->in_pool = 1;
 	q->last = now;
+	q->dend_ok = 0;
 	uint32_t j = s->npool++;
 	while (j > 0 && s->inpool[j - 1] > qi) {
 		s->inpool[j] = s->inpool[j - 1];

@@ -60,6 +60,7 @@ typedef struct queue {
 	/* DMA */
 	int in_pool;               /* in its data phase */
 	int hbm;
+	int dend_ok;               /* dend was computed at the current rate */
 	double rem, peak, rate;
 	uint64_t last, dend;
 	/* descriptor prefetch (isa_dma_fixed_left): the current burst of back-to-back descriptors */
@@ -174,6 +175,15 @@ static flight ring_pop(queue *q)
 
 /* ---- HBM pool --------------------------------------------------------------------------- */
 
+/* A transfer's rate: its end stands while the rate does (recomputing it from the bytes left would
+ * give the same tick in exact arithmetic, and rounding drift in floating point). */
+static void set_rate(queue *q, double r)
+{
+	if (q->rate != r)
+		q->dend_ok = 0;
+	q->rate = r;
+}
+
 static void pool_recompute(sim *s, uint64_t now)
 {
 	uint32_t k = 0;
@@ -202,7 +212,7 @@ static void pool_recompute(sim *s, uint64_t now)
 		queue *q = &s->qs[s->pool[j]];
 		double share = left / (double)(k - j);
 		if (q->peak < share) {
-			q->rate = q->peak;
+			set_rate(q, q->peak);
 			left -= q->rate;
 			if (left < 0)
 				left = 0;
@@ -210,7 +220,7 @@ static void pool_recompute(sim *s, uint64_t now)
 		}
 		/* caps ascend: the fair share is within every remaining cap, so all get exactly it */
 		for (; j < k; j++)
-			s->qs[s->pool[j]].rate = share;
+			set_rate(&s->qs[s->pool[j]], share);
 	}
 	if (s->sink && s->sink->hbm_rate) {
 		double used = 0;
@@ -224,7 +234,9 @@ static void pool_recompute(sim *s, uint64_t now)
 		queue *q = &s->qs[qi];
 		if (q->in_pool) {
 			ASIM_ASSERT(q->rate > 0);
-			q->dend = now + isa_ceil_div(q->rem, q->rate);
+			if (!q->dend_ok)   /* an unchanged rate keeps its end (no rounding drift) */
+				q->dend = now + isa_ceil_div(q->rem, q->rate);
+			q->dend_ok = 1;
 			if (s->dma_next_q == 0 || q->dend < s->dma_next_t) {
 				s->dma_next_q = qi;
 				s->dma_next_t = q->dend;
@@ -353,6 +365,7 @@ static int try_issue(sim *s, uint32_t qi, uint64_t now)
 			return hpush(s, now + cost.latency, qi, EV_DMA_DATA);
 		q->in_pool = 1;
 		q->last = now;
+		q->dend_ok = 0;
 		pool_recompute(s, now);
 		return ASIM_OK;
 	}
@@ -663,6 +676,7 @@ int engine_run_reference(const chip *c, const isa_program *p, const event_sink *
 		case EV_DMA_DATA:
 			q->in_pool = 1;
 			q->last = now;
+			q->dend_ok = 0;
 			pool_recompute(&s, now);
 			break;
 		default:
