@@ -331,8 +331,8 @@ static int pull(sim *s)
 }
 
 /* The next instruction of queue qi into *h (h->in NULL when the queue has run them all), pulling
- * pieces until it arrives. */
-static int peek(sim *s, uint32_t qi, pend *h)
+ * pieces until it arrives. peek is the common case inline; peek_slow the rest. */
+static int peek_slow(sim *s, uint32_t qi, pend *h)
 {
 	queue *q = &s->qs[qi];
 	if (q->left == 0) {
@@ -352,6 +352,16 @@ static int peek(sim *s, uint32_t qi, pend *h)
 	}
 	*h = q->pq[q->phead];
 	return ASIM_OK;
+}
+
+static inline int peek(sim *s, uint32_t qi, pend *h)
+{
+	const queue *q = &s->qs[qi];
+	if (q->pcount > 0) {   /* side queues never hold pending entries */
+		*h = q->pq[q->phead];
+		return ASIM_OK;
+	}
+	return peek_slow(s, qi, h);
 }
 
 static void pop_head(queue *q)
