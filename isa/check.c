@@ -300,6 +300,20 @@ int isa_check_inst(const isa_inst *in, size_t i, uint32_t nsems, const chip *c, 
 	return ASIM_OK;
 }
 
+int isa_check_report(const isa_program *p, const chip *c, asim_err *e)
+{
+	isa_problem pb;
+	int rc = isa_check(p, c, &pb);
+	if (rc) {
+		uint32_t line = pb.inst < p->n ? p->insts[pb.inst].line : 0;
+		const char *src = p->source ? p->source : "program";
+		if (line)
+			return asim_error_at(e, rc, src, line, 1, "%s", pb.msg);
+		return asim_errorf(e, rc, "%s: instruction %zu: %s", src, pb.inst, pb.msg);
+	}
+	return ASIM_OK;
+}
+
 static int check_forward(const isa_program *p, const chip *c, isa_problem *pb, uint32_t *total)
 {
 	for (size_t i = 0; i < p->n; i++) {

@@ -165,6 +165,8 @@ struct chip;
  * never be met (fewer signals in the whole program, not counting those queued behind the wait on
  * its own engine, than the value waited for: a certain deadlock). First problem wins. */
 int isa_check(const isa_program *p, const struct chip *c, isa_problem *pb /* OUT */);
+/* isa_check, a problem reported in *e as "source:line: message" (or "source: instruction N: ..."). */
+int isa_check_report(const isa_program *p, const struct chip *c, asim_err *e);
 /* The rules of isa_check that concern one instruction alone (all but the static deadlock rule);
  * `i` is its index in the program (for pb->inst), nsems the program's semaphore count. For
  * programs checked as they stream (sim/rungraph.h). */

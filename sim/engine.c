@@ -1019,15 +1019,9 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
                asim_err *e)
 {
 	memset(r, 0, sizeof *r);
-	isa_problem pb;
-	int rc = isa_check(p, c, &pb);
-	if (rc) {
-		uint32_t line = pb.inst < p->n ? p->insts[pb.inst].line : 0;
-		const char *src = p->source ? p->source : "program";
-		if (line)
-			return asim_error_at(e, rc, src, line, 1, "%s", pb.msg);
-		return asim_errorf(e, rc, "%s: instruction %zu: %s", src, pb.inst, pb.msg);
-	}
+	int rc = isa_check_report(p, c, e);
+	if (rc)
+		return rc;
 	return engine_run_trusted(c, p, sink, r, e);
 }
 

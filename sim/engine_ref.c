@@ -616,15 +616,9 @@ int engine_run_reference(const chip *c, const isa_program *p, const event_sink *
                asim_err *e)
 {
 	memset(r, 0, sizeof *r);
-	isa_problem pb;
-	int rc = isa_check(p, c, &pb);
-	if (rc) {
-		uint32_t line = pb.inst < p->n ? p->insts[pb.inst].line : 0;
-		const char *src = p->source ? p->source : "program";
-		if (line)
-			return asim_error_at(e, rc, src, line, 1, "%s", pb.msg);
-		return asim_errorf(e, rc, "%s: instruction %zu: %s", src, pb.inst, pb.msg);
-	}
+	int rc = isa_check_report(p, c, e);
+	if (rc)
+		return rc;
 	sim s;
 	memset(&s, 0, sizeof s);
 	s.dma_next_t = UINT64_MAX;
