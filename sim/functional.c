@@ -891,7 +891,9 @@ out:
 
 /* conv2d: PE order (C_in tiles of the array depth ascending; within each, taps (kh, kw)
  * row-major; each (tile, tap) a pass down the array from +0 over its channels; passes added in
- * PSUM) for C_in/groups > 1; depthwise (C_in/groups = 1) on the vector engine: acc = p_tap0,
+ * PSUM) for C_in/groups > 1; on serial-fold weight-/input-stationary arrays the im2col order
+ * instead (dp_conv2d's: k = ci·taps + tap, K tiles of the depth, each a pass from +0, added in
+ * PSUM in ascending k); depthwise (C_in/groups = 1) on the vector engine: acc = p_tap0,
  * acc = acc + p_tap for the following taps. Then + bias, activation, one rounding. */
 static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                     func_vals *fv, asim_err *e)
@@ -908,10 +910,13 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 	uint64_t dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
 	int64_t pt = op->a.pad[0], pl = op->a.pad[2];
 	uint64_t R = pe_depth(c), pix = OH * OW;
+	/* serial-fold weight-/input-stationary arrays fold the im2col contraction K = Cg·taps */
+	int im2col = c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow != CHIP_OUTPUT_STATIONARY;
+	uint64_t K = Cg * taps, kd = im2col ? K : R;
 	float *x = decode_t(g, fv, op->in[0]), *w = decode_t(g, fv, op->in[1]);
 	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
 	float *y = asim_calloc(TY->elems + 1, sizeof *y);
-	float *A = asim_calloc(pix * R + 1, sizeof *A), *B = asim_calloc(R * COg + 1, sizeof *B);
+	float *A = asim_calloc(pix * kd + 1, sizeof *A), *B = asim_calloc(kd * COg + 1, sizeof *B);
 	float *P = asim_calloc(pix * COg + 1, sizeof *P);
 	int rc = 0;
 	if (!x || !w || (op->n_in > 2 && !bias) || !y || !A || !B || !P) {
@@ -943,7 +948,19 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 				continue;
 			}
 			int first = 1;
-			for (uint64_t c0 = 0; c0 < Cg && rc == 0; c0 += R) {
+			if (im2col) {          /* one contraction k = ci·taps + tap in K tiles of R */
+				for (uint64_t q = 0; q < pix; q++)
+					for (uint64_t k = 0; k < K; k++)
+						A[q * K + k] = XAT(n, gi * Cg + k / taps, q / OW, q % OW, k % taps / KW, k % KW);
+				for (uint64_t k = 0; k < K; k++)
+					for (uint64_t j = 0; j < COg; j++)
+						B[k * COg + j] = w[((gi * COg + j) * Cg + k / taps) * taps + k % taps];
+				rc = dp_matmul_f32(A, B, pix, COg, K, (unsigned)R, P, 1, e);
+				for (uint64_t q = 0; q < pix && rc == 0; q++)
+					for (uint64_t j = 0; j < COg; j++)
+						y[(n * CO + gi * COg + j) * pix + q] = P[q * COg + j];
+			}
+			for (uint64_t c0 = 0; c0 < Cg && rc == 0 && !im2col; c0 += R) {
 				uint64_t kn = Cg - c0 < R ? Cg - c0 : R;
 				for (uint64_t t = 0; t < taps && rc == 0; t++) {
 					for (uint64_t q = 0; q < pix; q++)

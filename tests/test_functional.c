@@ -733,3 +733,57 @@ Test(functional, pooling_by_hand)
 	chip_fini(&c);
 	graph_fini(&g);
 }
+
+/* ---- convolution on serial-fold weight-/input-stationary arrays: im2col folds -------------- */
+
+static const char FOLDCONV[] =
+"accelsim: 1\nname: foldconv\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [2, 13, 12, 11]}\n"
+"  - {name: w3, kind: weight, shape: [6, 13, 3, 3]}\n"
+"  - {name: y3, kind: output, shape: [2, 6, 12, 11]}\n"
+"  - {name: w5, kind: weight, shape: [5, 13, 5, 5]}\n"
+"  - {name: b5, kind: weight, shape: [5]}\n"
+"  - {name: y5, kind: output, shape: [2, 5, 6, 6]}\n"
+"  - {name: wg, kind: weight, shape: [4, 13, 3, 3]}\n"
+"  - {name: yg, kind: output, shape: [2, 4, 5, 5]}\n"
+"ops:\n"
+"  - {name: c3, type: conv2d, inputs: [x, w3], outputs: [y3], padding: 1%s}\n"
+"  - {name: c5, type: conv2d, inputs: [x, w5, b5], outputs: [y5], stride: 2, padding: 2, activation: relu%s}\n"
+"  - {name: c5n, type: conv2d, inputs: [x, wg], outputs: [yg], stride: 2%s}\n";
+
+/* the chip `name` made a serial-fold array with the given dataflow */
+static void fold_chip(chip *c, const char *name, const char *dataflow)
+{
+	load_chip(c, name);
+	set(c, "pe_array.mode", "serial_folds");
+	set(c, "pe_array.dataflow", dataflow);
+}
+
+/* the FP32 sums of a 3×3 and 5×5 conv (K = 117 and 325 im2col rows: several K tiles of 8, 32 or
+ * 128 rows) equal the reference's im2col order bit for bit, WS and IS (c3 and c5n have no bias,
+ * so they take IS's own mapping), bf16 and fp32, RNE and SR */
+Test(functional, serial_fold_ws_and_is_conv_equal_reference)
+{
+	static const char *chips[] = {"edge-npu", "tiny", "trn1"};
+	static const char *flows[] = {"weight_stationary", "input_stationary"};
+	static const char *dts[] = {"fp32", "bf16"};
+	for (int ci = 0; ci < 3; ci++)
+		for (int fi = 0; fi < 2; fi++)
+			for (int di = 0; di < 2; di++)
+				for (int sr = 0; sr < 2; sr++) {
+					graph g;
+					chip c;
+					load_typed(&g, FOLDCONV, dts[di], sr);
+					fold_chip(&c, chips[ci], flows[fi]);
+					func_vals fv, ref;
+					run_both(&g, &c, 11, FUNC_ORDER_PROGRAM, &fv, &ref);
+					cr_expect_gt(nonzero(&g, &fv), 1000, "%s %s %s sr=%d: trivially zero",
+					             chips[ci], flows[fi], dts[di], sr);
+					cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s %s %s sr=%d: differs",
+					             chips[ci], flows[fi], dts[di], sr);
+					func_vals_fini(&fv);
+					func_vals_fini(&ref);
+					chip_fini(&c);
+					graph_fini(&g);
+				}
+}
