@@ -69,7 +69,7 @@ static void act_op(lower_ctx *L, graph_act f, const isa_ap *d, lower_buf *wd, in
 	in.func = (uint8_t)f;
 	in.dst = *d;
 	in.src[0] = *a;
-	lower_compute(L, LOWER_Q_ACT, &in, wd, fresh, ba == wd ? NULL : ba, NULL, NULL);
+	lower_compute(L, LOWER_Q_ACT, &in, wd, fresh, ba, NULL, NULL);   /* in place: after its writers */
 }
 
 /* the final, rounding write of an op's output: fresh generation of wd, output indices `ox` */
@@ -465,35 +465,44 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 /* ---- softmax, layernorm, rmsnorm: rows on partitions, the axis on the free dimension ---- */
 
 /*
- * Rows longer than a partition can hold (with their temporaries) are processed in CHUNKS of Fc
- * elements along the free axis, in two passes over the row tile (docs/lowering.md §5):
+ * ONE formula per op, whatever the tiling (docs/functional.md §3), all in FP32, the output
+ * rounded once by the write that produces it (output indices on it):
  *
- *   pass 1 (statistics), per chunk j:
- *     softmax    online max and sum:  m_j = max(chunk); m' = max(m, m_j);
- *                s = s·exp(m − m') + Σ exp(chunk − m');  m = m'
- *     layernorm  Σx and Σx² (FP32)        rmsnorm  Σx²
- *   between:     layernorm mean = Σx/L, rstd = (Σx²/L − mean² + ε)^−½;  rmsnorm rstd = (Σx²/L + ε)^−½
- *   pass 2 (normalise), per chunk j: reload the chunk, y = exp(x − m)/s or (x − mean)·rstd·γ + β,
- *     store.
+ *   softmax    m = max x;  e = exp(x − m);  s = Σ e;  y = e / s
+ *   layernorm  mean = Σx · fl(1/L);  d = x − mean;  var = Σ d·d · fl(1/L);
+ *              rstd = (var + ε)^−½;  y = ((d · rstd) · γ) + β
+ *   rmsnorm    rstd = (Σ x·x · fl(1/L) + ε)^−½;  y = (x · rstd) · γ
  *
- * x is read twice from HBM and y written once: the traffic a real compiler pays when a row does
- * not fit on chip. The smallest unit is one element per partition, so every row maps.
+ * Sums are running sums from +0 in ascending index (tensor_reduce add, continued with `acc` over
+ * the chunks of a row), the max a running max. The row is streamed in passes, one per
+ * statistic, then the output pass (softmax and layernorm 3, rmsnorm 2). When the row fits in
+ * SBUF (one chunk: Fc = L) it is loaded once and the passes reuse it (γ/β loaded once for the
+ * op); otherwise each pass reloads the row chunk by chunk (x read 3 resp. 2 times from HBM),
+ * and the results are the same bits: the chunks only split the running reductions.
+ *
+ * Statistics per row (partition), FP32: slot 0 m / mean, slot 1 s / rstd.
  */
-static int rowwise_chunked(lower_ctx *L, const graph_op *op, uint32_t ax, uint64_t Lx,
-                           uint64_t inner, uint64_t R)
+int lower_rowwise_op(lower_ctx *L, const graph_op *op)
 {
 	uint32_t P = L->c->sbuf.partitions;
 	uint32_t tx = op->in[0], ty = op->out[0];
 	const graph_tensor *X = lower_T(L, tx);
-	uint64_t esx = es_of(L, tx), esy = es_of(L, ty);
+	int sm = op->type == GRAPH_OP_SOFTMAX, ln = op->type == GRAPH_OP_LAYERNORM;
+	/* softmax: one axis (rows = outer × inner); norms: the dims from `axis` to the last, flat */
+	uint32_t ax = X->rank && (uint32_t)op->a.axis < X->rank ? (uint32_t)op->a.axis : 0;
+	uint64_t Lx = 1, inner = 1;
+	for (uint32_t d = ax; d < X->rank; d++)
+		*(sm && d > ax ? &inner : &Lx) *= X->shape[d];
+	uint64_t R = X->elems / lower_max(Lx, 1), esx = es_of(L, tx), esy = es_of(L, ty);
 	int has_g = op->n_in > 1, has_b = op->n_in > 2;
-	uint64_t per = 2 * esx + 2 * esy + 4 + 2 * 4;
-	uint64_t budget = lower_budget(L);
-	if (budget <= 256 + L->chunk * 8)
-		return lower_mapping_error(L, "no room in SBUF for one chunk of a row along axis %u", ax);
-	uint64_t Fc = lower_min(Lx, (budget - 256 - L->chunk * 8) / per);
-	if (Fc == 0)
-		return lower_mapping_error(L, "no room in SBUF for one chunk of a row along axis %u", ax);
+	/* per partition and element: x and y double-buffered, the FP32 temporary, γ and β */
+	uint64_t per = 2 * esx + 2 * esy + 4 + 2 * 4, budget = lower_budget(L), Fc = Lx;
+	if (Lx * per + 64 > budget) {
+		if (budget <= 256 + L->chunk * 8 || (budget - 256 - L->chunk * 8) / per == 0)
+			return lower_mapping_error(L, "no room in SBUF for one chunk of a row along axis %u", ax);
+		Fc = lower_min(Lx, (budget - 256 - L->chunk * 8) / per);
+	}
+	int one = Fc == Lx;
 	lower_buf xb[2], yb[2], tb, gb, bb, st;
 	for (int i = 0; i < 2; i++) {
 		lower_sbuf_alloc(L, &xb[i], Fc * esx);
@@ -504,242 +513,120 @@ static int rowwise_chunked(lower_ctx *L, const graph_op *op, uint32_t ax, uint64
 	lower_sbuf_alloc(L, &bb, Fc * 4);
 	lower_sbuf_alloc(L, &st, 64);
 	uint32_t rp = (uint32_t)lower_min(P, R);
-	uint32_t slot = 0;
-	int sm = op->type == GRAPH_OP_SOFTMAX, ln = op->type == GRAPH_OP_LAYERNORM;
+	float inv = (float)(1.0 / (double)Lx);
+	int npass = sm || ln ? 3 : 2;
+	/* γ, β (the last dims of x, flat) broadcast to every partition (pstride 0) */
+#define GB_AP(k, rn, j0, jn, hbm) ((hbm)                                                       \
+	? lower_ap_hbm(dt_of(L, op->in[1 + (k)]), L->hbm_addr[op->in[1 + (k)]] + (j0) * es_of(L, op->in[1 + (k)]), \
+	               rn, 0, jn, es_of(L, op->in[1 + (k)]), 1, 0)                               \
+	: lower_ap_sbuf(dt_of(L, op->in[1 + (k)]), 0, rn, ((k) ? bb : gb).off, jn, es_of(L, op->in[1 + (k)]), 1, 0))
+	for (int k = 0; one && k < has_g + has_b; k++) {
+		isa_ap s = GB_AP(k, rp, 0, (uint32_t)Lx, 1), d = GB_AP(k, rp, 0, (uint32_t)Lx, 0);
+		lower_load(L, op->in[1 + k], &d, &s, k ? &bb : &gb, 1);
+	}
+	uint32_t xs = 0, ys = 0;       /* x and y buffers, used alternately */
 	int st_fresh = 1;              /* the op's first write of the stats waits for their past */
 	for (uint64_t r0 = 0; r0 < R; r0 += rp) {
 		uint32_t rn = (uint32_t)lower_min(rp, R - r0);
+		/* row r = (outer o, inner i): element j at ((o·Lx + j)·inner + i) */
 		uint64_t o = r0 / inner, i0 = r0 % inner;
-		if (inner > 1 && i0 + rn > inner)
+		if (inner > 1 && i0 + rn > inner)   /* keep tiles inside one outer index */
 			rn = (uint32_t)(inner - i0);
-		/* stats slots (FP32, one per partition): 0 chunk stat, 1 m / Σx, 2 s / Σx², 3 m', 4 tmp */
-		isa_ap S[5], SB[5];
-		for (int k = 0; k < 5; k++)
+		isa_ap S[2];
+		for (int k = 0; k < 2; k++)
 			S[k] = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off + 4 * (uint64_t)k, 1, 4, 1, 0);
-		for (int pass = 0; pass < 2; pass++)
-			for (uint64_t j0 = 0; j0 < Lx; j0 += Fc, slot++) {
+		lower_buf *x = &xb[0];
+		for (int pass = 0; pass < npass; pass++)
+			for (uint64_t j0 = 0; j0 < Lx; j0 += Fc) {
 				uint32_t jn = (uint32_t)lower_min(Fc, Lx - j0);
-				for (int k = 0; k < 5; k++)
+				int first = j0 == 0, last = j0 + jn == Lx, fin = pass == npass - 1;
+				isa_ap SB[2];          /* the statistics broadcast along the chunk */
+				for (int k = 0; k < 2; k++)
 					SB[k] = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off + 4 * (uint64_t)k, jn, 0, 1, 0);
-				lower_buf *x = &xb[slot % 2], *y = &yb[slot % 2];
-				isa_ap src = inner == 1
-				             ? lower_ap_hbm(X->dtype, L->hbm_addr[tx] + (r0 * Lx + j0) * esx, rn, Lx * esx, jn, esx, 1, 0)
-				             : lower_ap_hbm(X->dtype, L->hbm_addr[tx] + ((o * Lx + j0) * inner + i0) * esx, rn, esx,
-				                            jn, inner * esx, 1, 0);
+				uint64_t hx = inner == 1 ? r0 * Lx + j0 : (o * Lx + j0) * inner + i0;
+				if (!one || pass == 0) {
+					x = &xb[xs++ % 2];
+					isa_ap src = lower_ap_hbm(X->dtype, L->hbm_addr[tx] + hx * esx, rn,
+					                          inner == 1 ? Lx * esx : esx, jn,
+					                          inner == 1 ? esx : inner * esx, 1, 0);
+					isa_ap xd = lower_ap_sbuf(X->dtype, 0, rn, x->off, jn, esx, 1, 0);
+					lower_load(L, tx, &xd, &src, x, 1);
+				}
 				isa_ap xa = lower_ap_sbuf(X->dtype, 0, rn, x->off, jn, esx, 1, 0);
-				isa_ap ya = lower_ap_sbuf(dt_of(L, ty), 0, rn, y->off, jn, esy, 1, 0);
 				isa_ap ta = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, tb.off, jn, 4, 1, 0);
-				lower_load(L, tx, &xa, &src, x, 1);
 				isa_inst red = lower_inst(ISA_OP_TENSOR_REDUCE);
-				red.dst = S[0];
-				red.src[0] = xa;
-				int first = j0 == 0;
-				if (pass == 0 && sm) {
-					red.func = ISA_ALU_MAX;
-					lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, x, NULL, NULL);
-					st_fresh = 0;
-					if (first) {           /* m' = m_0 */
-						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[3], &st, 0, &S[0], &st);
-					} else {               /* m' = max(m, m_j); rescale s by exp(m − m') */
-						vec_tt(L, ISA_ALU_MAX, &S[3], &st, 0, &S[1], &st, &S[0], &st);
-						vec_tt(L, ISA_ALU_SUB, &S[4], &st, 0, &S[1], &st, &S[3], &st);
-						act_op(L, GRAPH_ACT_EXP, &S[4], &st, 0, &S[4], &st);
-						vec_tt(L, ISA_ALU_MUL, &S[2], &st, 0, &S[2], &st, &S[4], &st);
-					}
-					vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[3], &st);
-					isa_inst ex = lower_inst(ISA_OP_ACTIVATE);   /* exp, summed along the chunk */
-					ex.func = GRAPH_ACT_EXP;
-					ex.flags = ISA_F_REDUCE;
-					ex.dst = ta;
-					ex.src[0] = ta;
-					lower_compute(L, LOWER_Q_ACT, &ex, &tb, 0, NULL, NULL, NULL);
-					lower_buf_wrote(&st, &tb.wr);   /* the chunk's sum lands in slot 0 */
-					if (first)
-						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[2], &st, 0, &S[0], &st);
-					else
-						vec_tt(L, ISA_ALU_ADD, &S[2], &st, 0, &S[2], &st, &S[0], &st);
-					vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[1], &st, 0, &S[3], &st);
-					continue;
-				}
-				if (pass == 0) {               /* Σx (layernorm) and Σx² */
-					red.func = ISA_ALU_ADD;
-					if (ln) {
-						lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, x, NULL, NULL);
-						st_fresh = 0;
-						if (first)
-							vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[1], &st, 0, &S[0], &st);
+				red.func = ISA_ALU_ADD;
+				red.flags = first ? 0 : ISA_F_ACCUMULATE;
+				if (!fin) {            /* a statistics pass */
+					int k = sm || ln ? pass : 1, rx = k == 0;   /* the reduction reads x */
+					red.dst = S[k];
+					red.src[0] = rx ? xa : ta;
+					if (sm && pass == 0)                   /* m = max x (ln pass 0: Σx) */
+						red.func = ISA_ALU_MAX;
+					if (pass == 1) {                       /* s = Σ exp(x − m); Σ (x − mean)² */
+						vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[0], &st);
+						if (sm)
+							act_op(L, GRAPH_ACT_EXP, &ta, &tb, 0, &ta, &tb);
 						else
-							vec_tt(L, ISA_ALU_ADD, &S[1], &st, 0, &S[1], &st, &S[0], &st);
+							vec_tt(L, ISA_ALU_MUL, &ta, &tb, 0, &ta, &tb, &ta, &tb);
+					} else if (!rx) {                      /* rmsnorm: Σ x² */
+						vec_tt(L, ISA_ALU_MUL, &ta, &tb, 1, &xa, x, &xa, x);
 					}
-					vec_tt(L, ISA_ALU_MUL, &ta, &tb, 1, &xa, x, &xa, x);
-					red.src[0] = ta;
-					lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, &tb, NULL, NULL);
+					lower_compute(L, LOWER_Q_VEC, &red, &st, st_fresh, rx ? x : &tb, NULL, NULL);
 					st_fresh = 0;
-					if (first)
-						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &S[2], &st, 0, &S[0], &st);
-					else
-						vec_tt(L, ISA_ALU_ADD, &S[2], &st, 0, &S[2], &st, &S[0], &st);
-					if (j0 + jn == Lx) {       /* finish: mean (slot 1), rstd (slot 2) */
-						float inv = (float)(1.0 / (double)Lx);
-						vec_ts(L, ISA_ALU_MUL, inv, &S[2], &st, 0, &S[2], &st);
-						if (ln) {
-							vec_ts(L, ISA_ALU_MUL, inv, &S[1], &st, 0, &S[1], &st);
-							vec_tt(L, ISA_ALU_MUL, &S[4], &st, 0, &S[1], &st, &S[1], &st);
-							vec_tt(L, ISA_ALU_SUB, &S[2], &st, 0, &S[2], &st, &S[4], &st);
-						}
-						vec_ts(L, ISA_ALU_ADD, (float)op->a.epsilon, &S[2], &st, 0, &S[2], &st);
-						vec_ts(L, ISA_ALU_POW, -0.5f, &S[2], &st, 0, &S[2], &st);
+					if (last && ln && pass == 0)           /* mean */
+						vec_ts(L, ISA_ALU_MUL, inv, &S[0], &st, 0, &S[0], &st);
+					if (last && !sm && k == 1) {           /* rstd */
+						vec_ts(L, ISA_ALU_MUL, inv, &S[1], &st, 0, &S[1], &st);
+						vec_ts(L, ISA_ALU_ADD, (float)op->a.epsilon, &S[1], &st, 0, &S[1], &st);
+						vec_ts(L, ISA_ALU_POW, -0.5f, &S[1], &st, 0, &S[1], &st);
 					}
 					continue;
 				}
-				/* pass 2: normalise the chunk and store it */
+				/* the output pass: the chunk's results, rounded once by the last write */
+				lower_buf *y = &yb[ys++ % 2];
+				isa_ap ya = lower_ap_sbuf(dt_of(L, ty), 0, rn, y->off, jn, esy, 1, 0);
+				isa_oidx ox = inner == 1 ? lower_oidx(0, (int64_t)hx, (int64_t)Lx, 1, 0)
+				                         : lower_oidx(0, (int64_t)hx, 1, (int64_t)inner, 0);
 				if (sm) {
-					vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[1], &st);
-					act_op(L, GRAPH_ACT_EXP, &ta, &tb, 0, &ta, &tb);
-					vec_tt(L, ISA_ALU_DIV, &ya, y, 1, &ta, &tb, &SB[2], &st);
+					if (!one) {                            /* e again (the same bits) */
+						vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[0], &st);
+						act_op(L, GRAPH_ACT_EXP, &ta, &tb, 0, &ta, &tb);
+					}
+					vec_tt_ox(L, ISA_ALU_DIV, &ya, y, &ta, &tb, &SB[1], &st, &ox);
 				} else {
-					if (ln)
-						vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[1], &st);
+					if (ln)                                /* d again (ta holds d² or older) */
+						vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &SB[0], &st);
+					int nk = has_g + has_b;
+					const isa_ap *a0 = ln ? &ta : &xa;
+					lower_buf *b0 = ln ? &tb : x;
+					if (nk == 0)
+						vec_tt_ox(L, ISA_ALU_MUL, &ya, y, a0, b0, &SB[1], &st, &ox);
 					else
-						vec_ts(L, ISA_ALU_BYPASS, 0.0f, &ta, &tb, 1, &xa, x);
-					int last_g = has_g && !has_b;
-					vec_tt(L, ISA_ALU_MUL, has_g ? &ta : &ya, has_g ? &tb : y, has_g ? 0 : 1, &ta, &tb,
-					       &SB[2], &st);
-					for (int k = 0; k < has_g + has_b; k++) {
-						uint32_t t = op->in[1 + k];
+						vec_tt(L, ISA_ALU_MUL, &ta, &tb, !ln, a0, b0, &SB[1], &st);
+					for (int k = 0; k < nk; k++) {
 						lower_buf *gbuf = k ? &bb : &gb;
-						isa_ap gs = lower_ap_hbm(dt_of(L, t), L->hbm_addr[t] + j0 * es_of(L, t), rn, 0, jn,
-						                         es_of(L, t), 1, 0);
-						isa_ap ga = lower_ap_sbuf(dt_of(L, t), 0, rn, gbuf->off, jn, es_of(L, t), 1, 0);
-						lower_load(L, t, &ga, &gs, gbuf, 1);
-						int to_y = k == 1 || last_g;
-						vec_tt(L, k ? ISA_ALU_ADD : ISA_ALU_MUL, to_y ? &ya : &ta, to_y ? y : &tb,
-						       to_y ? 1 : 0, &ta, &tb, &ga, gbuf);
+						isa_ap ga = GB_AP(k, rn, j0, jn, 0);
+						if (!one) {
+							isa_ap gs = GB_AP(k, rn, j0, jn, 1);
+							lower_load(L, op->in[1 + k], &ga, &gs, gbuf, 1);
+						}
+						isa_alu alu = k ? ISA_ALU_ADD : ISA_ALU_MUL;
+						if (k == nk - 1)
+							vec_tt_ox(L, alu, &ya, y, &ta, &tb, &ga, gbuf, &ox);
+						else
+							vec_tt(L, alu, &ta, &tb, 0, &ta, &tb, &ga, gbuf);
 					}
 				}
-				isa_ap dst = inner == 1
-				             ? lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + (r0 * Lx + j0) * esy, rn, Lx * esy, jn, esy, 1, 0)
-				             : lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + ((o * Lx + j0) * inner + i0) * esy, rn, esy,
-				                            jn, inner * esy, 1, 0);
+				isa_ap dst = lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + hx * esy, rn,
+				                          inner == 1 ? Lx * esy : esy, jn,
+				                          inner == 1 ? esy : inner * esy, 1, 0);
 				lower_store(L, ty, &dst, &ya, y);
 			}
 		if (inner > 1 && rn < rp)
-			r0 -= rp - rn;
-	}
-	lower_release(L);
-	return 0;
-}
-
-int lower_rowwise_op(lower_ctx *L, const graph_op *op)
-{
-	uint32_t P = L->c->sbuf.partitions;
-	uint32_t tx = op->in[0], ty = op->out[0];
-	const graph_tensor *X = lower_T(L, tx);
-	uint32_t ax = X->rank ? (uint32_t)(op->type == GRAPH_OP_SOFTMAX ? op->a.axis : (int32_t)X->rank - 1) : 0;
-	if (op->type != GRAPH_OP_SOFTMAX && op->a.axis > 0)
-		ax = (uint32_t)op->a.axis;
-	if (ax >= X->rank)
-		ax = X->rank ? X->rank - 1 : 0;
-	uint64_t Lx = X->rank ? X->shape[ax] : 1, inner = 1;
-	for (uint32_t d = ax + 1; d < X->rank; d++)
-		inner *= X->shape[d];
-	uint64_t R = X->elems / lower_max(Lx, 1), esx = es_of(L, tx), esy = es_of(L, ty);
-	/* per partition: x (2 slots), y (2 slots), fp32 temp, gamma and beta rows, stats */
-	uint64_t need = Lx * (2 * esx + 2 * esy + 4) + 2 * Lx * 4 + 64;
-	if (need > lower_budget(L))
-		return rowwise_chunked(L, op, ax, Lx, inner, R);
-	lower_buf xb[2], yb[2], tb, gb, bb, st;
-	for (int i = 0; i < 2; i++) {
-		lower_sbuf_alloc(L, &xb[i], Lx * esx);
-		lower_sbuf_alloc(L, &yb[i], Lx * esy);
-	}
-	lower_sbuf_alloc(L, &tb, Lx * 4);
-	lower_sbuf_alloc(L, &gb, Lx * 4);
-	lower_sbuf_alloc(L, &bb, Lx * 4);
-	lower_sbuf_alloc(L, &st, 64);
-	int has_g = op->n_in > 1, has_b = op->n_in > 2;
-	uint32_t rp = (uint32_t)lower_min(P, R);
-	if (has_g) {                   /* gamma/beta broadcast to every partition (pstride 0) */
-		for (int k = 0; k < 1 + has_b; k++) {
-			uint32_t t = op->in[1 + k];
-			isa_ap s = lower_ap_hbm(dt_of(L, t), L->hbm_addr[t], rp, 0, (uint32_t)Lx, es_of(L, t), 1, 0);
-			isa_ap d = lower_ap_sbuf(dt_of(L, t), 0, rp, (k ? bb : gb).off, (uint32_t)Lx, es_of(L, t), 1, 0);
-			lower_load(L, t, &d, &s, k ? &bb : &gb, 1);
-		}
-	}
-	uint32_t slot = 0;
-	for (uint64_t r0 = 0; r0 < R; r0 += rp, slot++) {
-		uint32_t rn = (uint32_t)lower_min(rp, R - r0);
-		lower_buf *x = &xb[slot % 2], *y = &yb[slot % 2];
-		/* row r = (outer o, inner i): element j at ((o·Lx + j)·inner + i) */
-		uint64_t o = r0 / inner, i0 = r0 % inner;
-		isa_ap src = inner == 1
-		             ? lower_ap_hbm(X->dtype, L->hbm_addr[tx] + r0 * Lx * esx, rn, Lx * esx, (uint32_t)Lx, esx, 1, 0)
-		             : lower_ap_hbm(X->dtype, L->hbm_addr[tx] + (o * Lx * inner + i0) * esx, rn, esx,
-		                            (uint32_t)Lx, inner * esx, 1, 0);
-		if (inner > 1 && i0 + rn > inner)   /* keep tiles inside one outer index */
-			rn = (uint32_t)(inner - i0), src.nparts = (uint16_t)rn;
-		isa_ap xa = lower_ap_sbuf(X->dtype, 0, rn, x->off, (uint32_t)Lx, esx, 1, 0);
-		isa_ap ya = lower_ap_sbuf(dt_of(L, ty), 0, rn, y->off, (uint32_t)Lx, esy, 1, 0);
-		isa_ap ta = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, tb.off, (uint32_t)Lx, 4, 1, 0);
-		isa_ap s1 = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off, 1, 4, 1, 0);
-		isa_ap sb = lower_ap_sbuf(ASIM_DT_FP32, 0, rn, st.off, (uint32_t)Lx, 0, 1, 0);  /* broadcast */
-		lower_load(L, tx, &xa, &src, x, 1);
-		isa_inst red = lower_inst(ISA_OP_TENSOR_REDUCE);
-		red.dst = s1;
-		red.src[0] = xa;
-		if (op->type == GRAPH_OP_SOFTMAX) {
-			red.func = ISA_ALU_MAX;                        /* row max */
-			lower_compute(L, LOWER_Q_VEC, &red, &st, 1, x, NULL, NULL);
-			vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &sb, &st);
-			isa_inst ex = lower_inst(ISA_OP_ACTIVATE);     /* exp, summed along the row */
-			ex.func = GRAPH_ACT_EXP;
-			ex.flags = ISA_F_REDUCE;
-			ex.dst = ta;
-			ex.src[0] = ta;
-			lower_compute(L, LOWER_Q_ACT, &ex, &tb, 0, NULL, NULL, NULL);
-			lower_buf_wrote(&st, &tb.wr);                 /* the sum lands in the stats */
-			vec_tt(L, ISA_ALU_DIV, &ya, y, 1, &ta, &tb, &sb, &st);
-		} else {
-			int ln = op->type == GRAPH_OP_LAYERNORM;
-			red.func = ISA_ALU_ADD;
-			if (ln) {                                      /* centre: x − mean */
-				lower_compute(L, LOWER_Q_VEC, &red, &st, 1, x, NULL, NULL);
-				vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)Lx), &s1, &st, 0, &s1, &st);
-				vec_tt(L, ISA_ALU_SUB, &ta, &tb, 1, &xa, x, &sb, &st);
-			} else {
-				vec_ts(L, ISA_ALU_BYPASS, 0.0f, &ta, &tb, 1, &xa, x);
-			}
-			isa_inst sq = lower_inst(ISA_OP_TENSOR_TENSOR); /* Σ x², then rstd */
-			sq.func = ISA_ALU_MUL;
-			sq.dst = ya;
-			sq.src[0] = ta;
-			sq.src[1] = ta;
-			lower_compute(L, LOWER_Q_VEC, &sq, y, 1, &tb, NULL, NULL);
-			red.src[0] = ya;
-			lower_compute(L, LOWER_Q_VEC, &red, &st, ln ? 0 : 1, y, NULL, NULL);
-			vec_ts(L, ISA_ALU_MUL, (float)(1.0 / (double)Lx), &s1, &st, 0, &s1, &st);
-			vec_ts(L, ISA_ALU_ADD, (float)op->a.epsilon, &s1, &st, 0, &s1, &st);
-			vec_ts(L, ISA_ALU_POW, -0.5f, &s1, &st, 0, &s1, &st);
-			isa_ap last = ya;
-			vec_tt(L, ISA_ALU_MUL, has_g ? &ta : &ya, has_g ? &tb : y, has_g ? 0 : 1, &ta, &tb, &sb, &st);
-			if (has_g) {
-				isa_ap ga = lower_ap_sbuf(dt_of(L, op->in[1]), 0, rn, gb.off, (uint32_t)Lx, es_of(L, op->in[1]), 1, 0);
-				vec_tt(L, ISA_ALU_MUL, has_b ? &ta : &last, has_b ? &tb : y, has_b ? 0 : 1, &ta, &tb, &ga, &gb);
-				if (has_b) {
-					isa_ap ba = lower_ap_sbuf(dt_of(L, op->in[2]), 0, rn, bb.off, (uint32_t)Lx, es_of(L, op->in[2]), 1, 0);
-					vec_tt(L, ISA_ALU_ADD, &last, y, 1, &ta, &tb, &ba, &bb);
-				}
-			}
-		}
-		isa_ap dst = inner == 1
-		             ? lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + r0 * Lx * esy, rn, Lx * esy, (uint32_t)Lx, esy, 1, 0)
-		             : lower_ap_hbm(dt_of(L, ty), L->hbm_addr[ty] + (o * Lx * inner + i0) * esy, rn, esy,
-		                            (uint32_t)Lx, inner * esy, 1, 0);
-		lower_store(L, ty, &dst, &ya, y);
-		if (inner > 1 && rn < rp)
 			r0 -= rp - rn;            /* the loop adds rp: continue right after this tile */
 	}
+#undef GB_AP
 	lower_release(L);
 	return 0;
 }

@@ -166,6 +166,7 @@ int func_check_graph(const graph *g, asim_err *e)
 			case GRAPH_OP_MUL: case GRAPH_OP_RELU: case GRAPH_OP_TRANSPOSE: case GRAPH_OP_CONCAT:
 			case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
 			case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH: case GRAPH_OP_EXP: case GRAPH_OP_RELU_BWD:
+			case GRAPH_OP_SOFTMAX: case GRAPH_OP_LAYERNORM: case GRAPH_OP_RMSNORM:
 				break;
 			case GRAPH_OP_CONV2D: {
 				const graph_tensor *W = &g->tensors[op->in[1]];
@@ -891,7 +892,9 @@ out:
 
 /* conv2d: PE order (C_in tiles of the array depth ascending; within each, taps (kh, kw)
  * row-major; each (tile, tap) a pass down the array from +0 over its channels; passes added in
- * PSUM) for C_in/groups > 1; depthwise (C_in/groups = 1) on the vector engine: acc = p_tap0,
+ * PSUM) for C_in/groups > 1; on serial-fold weight-/input-stationary arrays the im2col order
+ * instead (dp_conv2d's: k = ci·taps + tap, K tiles of the depth, each a pass from +0, added in
+ * PSUM in ascending k); depthwise (C_in/groups = 1) on the vector engine: acc = p_tap0,
  * acc = acc + p_tap for the following taps. Then + bias, activation, one rounding. */
 static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                     func_vals *fv, asim_err *e)
@@ -908,10 +911,13 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 	uint64_t dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
 	int64_t pt = op->a.pad[0], pl = op->a.pad[2];
 	uint64_t R = pe_depth(c), pix = OH * OW;
+	/* serial-fold weight-/input-stationary arrays fold the im2col contraction K = Cg·taps */
+	int im2col = c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow != CHIP_OUTPUT_STATIONARY;
+	uint64_t K = Cg * taps, kd = im2col ? K : R;
 	float *x = decode_t(g, fv, op->in[0]), *w = decode_t(g, fv, op->in[1]);
 	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
 	float *y = asim_calloc(TY->elems + 1, sizeof *y);
-	float *A = asim_calloc(pix * R + 1, sizeof *A), *B = asim_calloc(R * COg + 1, sizeof *B);
+	float *A = asim_calloc(pix * kd + 1, sizeof *A), *B = asim_calloc(kd * COg + 1, sizeof *B);
 	float *P = asim_calloc(pix * COg + 1, sizeof *P);
 	int rc = 0;
 	if (!x || !w || (op->n_in > 2 && !bias) || !y || !A || !B || !P) {
@@ -943,7 +949,19 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 				continue;
 			}
 			int first = 1;
-			for (uint64_t c0 = 0; c0 < Cg && rc == 0; c0 += R) {
+			if (im2col) {          /* one contraction k = ci·taps + tap in K tiles of R */
+				for (uint64_t q = 0; q < pix; q++)
+					for (uint64_t k = 0; k < K; k++)
+						A[q * K + k] = XAT(n, gi * Cg + k / taps, q / OW, q % OW, k % taps / KW, k % KW);
+				for (uint64_t k = 0; k < K; k++)
+					for (uint64_t j = 0; j < COg; j++)
+						B[k * COg + j] = w[((gi * COg + j) * Cg + k / taps) * taps + k % taps];
+				rc = dp_matmul_f32(A, B, pix, COg, K, (unsigned)R, P, 1, e);
+				for (uint64_t q = 0; q < pix && rc == 0; q++)
+					for (uint64_t j = 0; j < COg; j++)
+						y[(n * CO + gi * COg + j) * pix + q] = P[q * COg + j];
+			}
+			for (uint64_t c0 = 0; c0 < Cg && rc == 0 && !im2col; c0 += R) {
 				uint64_t kn = Cg - c0 < R ? Cg - c0 : R;
 				for (uint64_t t = 0; t < taps && rc == 0; t++) {
 					for (uint64_t q = 0; q < pix; q++)
@@ -1132,6 +1150,79 @@ static int ref_pool(const graph *g, const chip *c, const func_opts *o, uint32_t 
 	return 0;
 }
 
+/* softmax, layernorm, rmsnorm per row in FP32, every step's result an FP32 value (NaN made
+ * canonical), docs/functional.md §3: sums from +0 in ascending index, the max from the first
+ * element; softmax y = e / s; norms y = ((d · rstd) · γ) + β with rstd = fl32(pow(var + ε, −½)). */
+static int ref_rowwise(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                       func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_tensor *TX = &g->tensors[op->in[0]];
+	int sm = op->type == GRAPH_OP_SOFTMAX, ln = op->type == GRAPH_OP_LAYERNORM;
+	uint32_t ax = (uint32_t)op->a.axis;
+	uint64_t n = 1, inner = 1;       /* softmax: one axis; norms: the dims from axis on, flat */
+	for (uint32_t d = ax; d < TX->rank; d++) {
+		if (sm && d > ax)
+			inner *= TX->shape[d];
+		else
+			n *= TX->shape[d];
+	}
+	float *x = decode_t(g, fv, op->in[0]), *y = asim_calloc(TX->elems + 1, sizeof *y);
+	float *gb[2] = {NULL, NULL};
+	for (uint32_t k = 1; k < op->n_in; k++)
+		gb[k - 1] = decode_t(g, fv, op->in[k]);
+	if (!x || !y || (op->n_in > 1 && !gb[0]) || (op->n_in > 2 && !gb[1])) {
+		asim_free(x);
+		asim_free(y);
+		asim_free(gb[0]);
+		asim_free(gb[1]);
+		return asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	}
+	float inv = (float)(1.0 / (double)n), eps = (float)op->a.epsilon;
+	for (uint64_t r = 0; r < TX->elems / n; r++) {
+		uint64_t base = (r / inner) * n * inner + r % inner;
+#define AT(j) (base + (j) * inner)
+		if (sm) {
+			float m = canon(x[AT(0)]), s = 0.0f;
+			for (uint64_t j = 1; j < n; j++)
+				m = canon(max_alu(m, x[AT(j)]));
+			for (uint64_t j = 0; j < n; j++) {
+				y[AT(j)] = canon(act_f32(GRAPH_ACT_EXP, canon(x[AT(j)] - m)));
+				s = canon(s + y[AT(j)]);
+			}
+			for (uint64_t j = 0; j < n; j++)
+				y[AT(j)] = canon(y[AT(j)] / s);
+			continue;
+		}
+		float mean = 0.0f, ss = 0.0f;
+		if (ln) {
+			for (uint64_t j = 0; j < n; j++)
+				mean = canon(mean + x[AT(j)]);
+			mean = canon(mean * inv);
+		}
+		for (uint64_t j = 0; j < n; j++) {
+			float d = ln ? canon(x[AT(j)] - mean) : x[AT(j)];
+			ss = canon(ss + canon(d * d));
+		}
+		float rstd = canon((float)pow((double)canon(canon(ss * inv) + eps), -0.5));
+		for (uint64_t j = 0; j < n; j++) {
+			float v = canon((ln ? canon(x[AT(j)] - mean) : x[AT(j)]) * rstd);
+			if (gb[0])
+				v = canon(v * gb[0][j]);
+			if (gb[1])
+				v = canon(v + gb[1][j]);
+			y[AT(j)] = v;
+		}
+#undef AT
+	}
+	round_out(g, c, o, gop, 0, y, TX->elems, fv);
+	asim_free(x);
+	asim_free(y);
+	asim_free(gb[0]);
+	asim_free(gb[1]);
+	return 0;
+}
+
 int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals *fv, asim_err *e)
 {
 	int rc = func_check_graph(g, e);
@@ -1149,6 +1240,9 @@ int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals 
 			break;
 		case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL:
 			rc = ref_pool(g, c, o, (uint32_t)i, fv, e);
+			break;
+		case GRAPH_OP_SOFTMAX: case GRAPH_OP_LAYERNORM: case GRAPH_OP_RMSNORM:
+			rc = ref_rowwise(g, c, o, (uint32_t)i, fv, e);
 			break;
 		case GRAPH_OP_RESHAPE:
 			memcpy(fv->v[op->out[0]], fv->v[op->in[0]],

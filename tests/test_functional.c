@@ -122,6 +122,17 @@ static void run_both(const graph *g, const chip *c, uint64_t seed, func_order or
 	isa_program_fini(&p);
 }
 
+/* lower g for c into p and make fv's value images (inputs left zero for the caller) */
+static void lower_and_init(const graph *g, const chip *c, isa_program *p, func_vals *fv)
+{
+	asim_err e;
+	asim_err_init(&e);
+	isa_program_init(p);
+	lower_opts lo = {0};
+	cr_assert_eq(lower_graph(g, c, &lo, p, &e), 0, "%s", e.msg);
+	cr_assert_eq(func_vals_init(fv, g, &e), 0);
+}
+
 /* every tensor an op computes has identical codes in a and b; returns differing elements */
 static uint64_t ndiff(const graph *g, const func_vals *a, const func_vals *b, int outputs_only)
 {
@@ -268,26 +279,6 @@ Test(functional, sr_same_seed_same_bits_other_seed_other_bits)
 	graph_fini(&g);
 }
 
-/* The lowered programs are race-free: a different valid interleaving of the queues gives the
- * same values (a missing semaphore would let a reader run before its writer here). */
-Test(functional, any_valid_interleaving_gives_the_same_values)
-{
-	for (int k = 0; k < 2; k++) {
-		graph g;
-		chip c;
-		load_graph(&g, k ? CONV : MLP, 0);
-		tiny_chip(&c, k);
-		func_vals a, b;
-		run_both(&g, &c, 1, FUNC_ORDER_PROGRAM, &a, NULL);
-		run_both(&g, &c, 1, FUNC_ORDER_QUEUE_DESC, &b, NULL);
-		cr_expect_eq(ndiff(&g, &a, &b, 0), 0, "%s", k ? "conv" : "mlp");
-		func_vals_fini(&a);
-		func_vals_fini(&b);
-		chip_fini(&c);
-		graph_fini(&g);
-	}
-}
-
 /* The accumulation order, by hand, with a = [1, 2^-24, 2^-24, 2^-24], b = ones (FP32):
  *   2 rows:  tile 0 = (+0 + 1) + 2^-24 = 1 (tie, to even); tile 1 = (+0 + 2^-24) + 2^-24 = 2^-23;
  *            PSUM = 1, then 1 + 2^-23 (exact)                              -> 1 + 2^-23
@@ -308,11 +299,8 @@ static float k4_result(const char *rows)
 	tiny_chip(&c, 0);
 	set(&c, "pe_array.rows", rows);
 	isa_program p;
-	isa_program_init(&p);
-	lower_opts lo = {0};
-	cr_assert_eq(lower_graph(&g, &c, &lo, &p, &e), 0, "%s", e.msg);
 	func_vals fv;
-	cr_assert_eq(func_vals_init(&fv, &g, &e), 0);
+	lower_and_init(&g, &c, &p, &fv);
 	const float a[4] = {1.0f, 0x1p-24f, 0x1p-24f, 0x1p-24f}, b[4] = {1.0f, 1.0f, 1.0f, 1.0f};
 	memcpy(fv.v[0], a, sizeof a);
 	memcpy(fv.v[1], b, sizeof b);
@@ -337,10 +325,11 @@ Test(functional, matmul_k_tiles_accumulate_in_psum_in_ascending_k)
 Test(functional, refuses_ops_it_cannot_execute_naming_them)
 {
 	static const char G[] =
-	"accelsim: 1\nname: sm\ndtype: bf16\ntensors:\n"
-	"  - {name: x, kind: input, shape: [4, 8]}\n"
+	"accelsim: 1\nname: em\ndtype: bf16\ntensors:\n"
+	"  - {name: t, kind: weight, shape: [10, 8]}\n"
+	"  - {name: i, kind: input, shape: [4], dtype: int32}\n"
 	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: probs, type: softmax, inputs: [x], outputs: [y]}\n";
+	"ops:\n  - {name: probs, type: embedding, inputs: [t, i], outputs: [y]}\n";
 	static const char B[] =
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
 	"  - {name: w, kind: weight, shape: [4, 8]}\n"
@@ -349,7 +338,7 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"  - {name: w1, kind: output, shape: [4, 8]}\n"
 	"  - {name: m1, kind: output, shape: [4, 8]}\n"
 	"ops:\n  - {name: step, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (softmax)", "'step' (sgd_update)"};
+	const char *src[2] = {G, B}, *name[2] = {"'probs' (embedding)", "'step' (sgd_update)"};
 	for (int k = 0; k < 2; k++) {
 		graph g;
 		asim_err e;
@@ -507,17 +496,18 @@ Test(functional, bad_input_files_are_one_line_errors_with_status_2)
 	}
 	/* an op functional mode does not cover: refused by name, before anything runs */
 	static const char SM[] =
-	"accelsim: 1\nname: sm\ndtype: bf16\ntensors:\n"
-	"  - {name: x, kind: input, shape: [4, 8]}\n"
+	"accelsim: 1\nname: em\ndtype: bf16\ntensors:\n"
+	"  - {name: t, kind: weight, shape: [10, 8]}\n"
+	"  - {name: i, kind: input, shape: [4], dtype: int32}\n"
 	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: probs, type: softmax, inputs: [x], outputs: [y]}\n";
+	"ops:\n  - {name: probs, type: embedding, inputs: [t, i], outputs: [y]}\n";
 	cr_assert_eq(tu_write_file(gp, SM, strlen(SM)), 0);
 	tu_result r;
 	const char *argv[] = {"accelsim", "run", gp, "--functional", NULL};
 	cr_assert_eq(tu_run(&r, argv), 0);
 	cr_expect_eq(r.status, 2);
 	cr_expect_eq(tu_count_lines(r.err), 1, "%s", r.err);
-	cr_expect(strstr(r.err, "op 'probs' (softmax)") != NULL, "%s", r.err);
+	cr_expect(strstr(r.err, "op 'probs' (embedding)") != NULL, "%s", r.err);
 	cr_expect_eq(r.outlen, 0);
 	tu_result_free(&r);
 	free(junk);
@@ -569,7 +559,7 @@ static void load_typed(graph *g, const char *t, const char *dt, int sr)
 {
 	char buf[8192];
 	const char *r = sr ? SR : "";
-	snprintf(buf, sizeof buf, t, dt, r, r, r, r, r, r, r, r);
+	snprintf(buf, sizeof buf, t, dt, r, r, r, r, r, r, r, r, r, r, r, r);
 	asim_err e;
 	asim_err_init(&e);
 	cr_assert_eq(graph_load_buffer(g, "typed.yaml", buf, strlen(buf), &e), 0, "%s", e.msg);
@@ -586,30 +576,48 @@ static void load_chip(chip *c, const char *name)
 	cr_assert_eq(chip_load(c, name, &e), 0, "%s: %s", name, e.msg);
 }
 
-/* every computed tensor equals the reference on trn1, edge-npu and both tiny chips, in bf16,
- * fp32 and fp8_e4m3, with RNE and SR; and the values are not trivially zero */
-static void typed_equals_reference(const char *t, uint64_t min_nonzero)
+/* the chip `name` made a serial-fold array with the given dataflow */
+static void fold_chip(chip *c, const char *name, const char *dataflow)
 {
-	static const char *chips[] = {"trn1", "edge-npu", "tiny", "tiny-wide"};
-	static const char *dts[] = {"bf16", "fp32", "fp8_e4m3"};
-	for (int ci = 0; ci < 4; ci++)
-		for (int di = 0; di < 3; di++)
+	load_chip(c, name);
+	set(c, "pe_array.mode", "serial_folds");
+	set(c, "pe_array.dataflow", dataflow);
+}
+
+/* every computed tensor equals the reference on each chip (made serial-fold with dataflow
+ * `flow` unless NULL), in each dtype, with RNE and SR; and the values are not trivially zero */
+static void equal_reference_on(const char *t, uint64_t min_nonzero, const char *const *chips,
+                               int nc, const char *const *dts, int nd, const char *flow)
+{
+	for (int ci = 0; ci < nc; ci++)
+		for (int di = 0; di < nd; di++)
 			for (int sr = 0; sr < 2; sr++) {
 				graph g;
 				chip c;
 				load_typed(&g, t, dts[di], sr);
-				load_chip(&c, chips[ci]);
+				if (flow)
+					fold_chip(&c, chips[ci], flow);
+				else
+					load_chip(&c, chips[ci]);
 				func_vals fv, ref;
 				run_both(&g, &c, 11, FUNC_ORDER_PROGRAM, &fv, &ref);
-				cr_expect_gt(nonzero(&g, &fv), min_nonzero, "%s %s sr=%d: trivially zero",
-				             chips[ci], dts[di], sr);
-				cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s %s sr=%d: differs from the reference",
-				             chips[ci], dts[di], sr);
+				cr_expect_gt(nonzero(&g, &fv), min_nonzero, "%s %s %s sr=%d: trivially zero",
+				             chips[ci], flow ? flow : "", dts[di], sr);
+				cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s %s %s sr=%d: differs from the reference",
+				             chips[ci], flow ? flow : "", dts[di], sr);
 				func_vals_fini(&fv);
 				func_vals_fini(&ref);
 				chip_fini(&c);
 				graph_fini(&g);
 			}
+}
+
+/* on trn1, edge-npu and both tiny chips, in bf16, fp32 and fp8_e4m3 */
+static void typed_equals_reference(const char *t, uint64_t min_nonzero)
+{
+	static const char *const chips[] = {"trn1", "edge-npu", "tiny", "tiny-wide"};
+	static const char *const dts[] = {"bf16", "fp32", "fp8_e4m3"};
+	equal_reference_on(t, min_nonzero, chips, 4, dts, 3, NULL);
 }
 
 Test(functional, broadcasting_elementwise_equals_reference) { typed_equals_reference(BCAST, 1000); }
@@ -732,4 +740,145 @@ Test(functional, pooling_by_hand)
 	isa_program_fini(&p);
 	chip_fini(&c);
 	graph_fini(&g);
+}
+
+/* ---- convolution on serial-fold weight-/input-stationary arrays: im2col folds -------------- */
+
+static const char FOLDCONV[] =
+"accelsim: 1\nname: foldconv\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [2, 13, 12, 11]}\n"
+"  - {name: w3, kind: weight, shape: [6, 13, 3, 3]}\n"
+"  - {name: y3, kind: output, shape: [2, 6, 12, 11]}\n"
+"  - {name: w5, kind: weight, shape: [5, 13, 5, 5]}\n"
+"  - {name: b5, kind: weight, shape: [5]}\n"
+"  - {name: y5, kind: output, shape: [2, 5, 6, 6]}\n"
+"  - {name: wg, kind: weight, shape: [4, 13, 3, 3]}\n"
+"  - {name: yg, kind: output, shape: [2, 4, 5, 5]}\n"
+"ops:\n"
+"  - {name: c3, type: conv2d, inputs: [x, w3], outputs: [y3], padding: 1%s}\n"
+"  - {name: c5, type: conv2d, inputs: [x, w5, b5], outputs: [y5], stride: 2, padding: 2, activation: relu%s}\n"
+"  - {name: c5n, type: conv2d, inputs: [x, wg], outputs: [yg], stride: 2%s}\n";
+
+/* the FP32 sums of a 3×3 and 5×5 conv (K = 117 and 325 im2col rows: several K tiles of 8, 32 or
+ * 128 rows) equal the reference's im2col order bit for bit, WS and IS (c3 and c5n have no bias,
+ * so they take IS's own mapping), bf16 and fp32, RNE and SR */
+Test(functional, serial_fold_ws_and_is_conv_equal_reference)
+{
+	static const char *const chips[] = {"edge-npu", "tiny", "trn1"};
+	static const char *const dts[] = {"fp32", "bf16"};
+	equal_reference_on(FOLDCONV, 1000, chips, 3, dts, 2, "weight_stationary");
+	equal_reference_on(FOLDCONV, 1000, chips, 3, dts, 2, "input_stationary");
+}
+
+/* ---- softmax, layernorm, rmsnorm ---------------------------------------------------------- */
+
+/* rows of 19 (not a divisor of 16 or 128 partitions: 37·3 = 111 rows), a softmax over a middle
+ * axis (rows = outer × inner, strided), norms over the last two dims (gamma [5, 19]) and with γ
+ * only / nothing, and rows of 3000 elements: longer than an SBUF chunk on edge-npu and on the
+ * tiny chips, so streamed in chunks over several passes */
+static const char ROWWISE[] =
+"accelsim: 1\nname: rowwise\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [3, 37, 19]}\n"
+"  - {name: s1, kind: output, shape: [3, 37, 19]}\n"
+"  - {name: s2, kind: output, shape: [3, 37, 19]}\n"
+"  - {name: g, kind: weight, shape: [19]}\n"
+"  - {name: b, kind: weight, shape: [19]}\n"
+"  - {name: l1, kind: output, shape: [3, 37, 19]}\n"
+"  - {name: r1, kind: output, shape: [3, 37, 19]}\n"
+"  - {name: r2, kind: output, shape: [3, 37, 19]}\n"
+"  - {name: z, kind: input, shape: [7, 5, 19]}\n"
+"  - {name: g2, kind: weight, shape: [5, 19]}\n"
+"  - {name: b2, kind: weight, shape: [5, 19]}\n"
+"  - {name: l2, kind: output, shape: [7, 5, 19]}\n"
+"  - {name: l3, kind: output, shape: [7, 5, 19]}\n"
+"  - {name: w, kind: input, shape: [5, 3000]}\n"
+"  - {name: gw, kind: weight, shape: [3000]}\n"
+"  - {name: bw, kind: weight, shape: [3000]}\n"
+"  - {name: s3, kind: output, shape: [5, 3000]}\n"
+"  - {name: l4, kind: output, shape: [5, 3000]}\n"
+"  - {name: r3, kind: output, shape: [5, 3000]}\n"
+"ops:\n"
+"  - {name: sm1, type: softmax, inputs: [x], outputs: [s1]%s}\n"
+"  - {name: sm2, type: softmax, inputs: [x], outputs: [s2], axis: 1%s}\n"
+"  - {name: ln1, type: layernorm, inputs: [x, g, b], outputs: [l1], epsilon: 0.001%s}\n"
+"  - {name: rn1, type: rmsnorm, inputs: [x, g], outputs: [r1]%s}\n"
+"  - {name: rn2, type: rmsnorm, inputs: [x], outputs: [r2]%s}\n"
+"  - {name: ln2, type: layernorm, inputs: [z, g2, b2], outputs: [l2], axis: -2%s}\n"
+"  - {name: ln3, type: layernorm, inputs: [z], outputs: [l3]%s}\n"
+"  - {name: sm3, type: softmax, inputs: [w], outputs: [s3]%s}\n"
+"  - {name: ln4, type: layernorm, inputs: [w, gw, bw], outputs: [l4]%s}\n"
+"  - {name: rn3, type: rmsnorm, inputs: [w, gw], outputs: [r3]%s}\n";
+
+Test(functional, softmax_and_norms_equal_reference) { typed_equals_reference(ROWWISE, 20000); }
+
+/* The lowered programs are race-free: a different valid interleaving of the queues gives the
+ * same values (a missing semaphore would let a reader run before its writer here). */
+Test(functional, any_valid_interleaving_gives_the_same_values)
+{
+	for (int k = 0; k < 3; k++) {      /* mlp, conv, row-wise ops (chunked rows, SR) */
+		graph g;
+		chip c;
+		if (k < 2)
+			load_graph(&g, k ? CONV : MLP, 0);
+		else
+			load_typed(&g, ROWWISE, "bf16", 1);
+		tiny_chip(&c, k == 1);
+		func_vals a, b;
+		run_both(&g, &c, 1, FUNC_ORDER_PROGRAM, &a, NULL);
+		run_both(&g, &c, 1, FUNC_ORDER_QUEUE_DESC, &b, NULL);
+		cr_expect_eq(ndiff(&g, &a, &b, 0), 0, "graph %d", k);
+		func_vals_fini(&a);
+		func_vals_fini(&b);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
+}
+
+/* by hand, fp32, rows of 1024 (in chunks on the tiny chip, whole on trn1):
+ *   softmax of a constant row: e = 1, s = 1024 exactly, y = 2^-10;
+ *   layernorm of 10001, 9999, 10001, ...: Σx = 10240000 (exact), mean = Σx · 2^-10 = 10000,
+ *   d = ±1, var = 1024 · 2^-10 = 1, y = ±fl32(pow(fl32(1 + fl32(1e-5)), −½)) -- the centred
+ *   variance; Σx² − mean² would lose everything (x² = 100020001 is not an FP32 value). */
+Test(functional, softmax_and_layernorm_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: h\ndtype: fp32\ntensors:\n"
+	"  - {name: a, kind: input, shape: [2, 1024]}\n"
+	"  - {name: s, kind: output, shape: [2, 1024]}\n"
+	"  - {name: l, kind: output, shape: [2, 1024]}\n"
+	"ops:\n"
+	"  - {name: sm, type: softmax, inputs: [a], outputs: [s]}\n"
+	"  - {name: ln, type: layernorm, inputs: [a], outputs: [l], epsilon: 1e-5}\n";
+	for (int k = 0; k < 2; k++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_buffer(&g, "h.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+		if (k)
+			tiny_chip(&c, 0);
+		else
+			cr_assert_eq(chip_load_default(&c, &e), 0);
+		isa_program p;
+		func_vals fv;
+		lower_and_init(&g, &c, &p, &fv);
+		float *a = fv.v[0];
+		for (int i = 0; i < 1024; i++) {
+			a[i] = 0.75f;
+			a[1024 + i] = i % 2 ? 9999.0f : 10001.0f;
+		}
+		func_opts o = {0, FUNC_ORDER_PROGRAM};
+		cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+		const float *s = fv.v[1], *l = fv.v[2];
+		float rstd = (float)pow((double)(1.0f + 1e-5f), -0.5);
+		int bad = 0;
+		for (int i = 0; i < 1024; i++)
+			bad += s[i] != 0x1p-10f || l[1024 + i] != (i % 2 ? -rstd : rstd);
+		cr_expect_eq(bad, 0, "%s: s[0] %a l[1024] %a", k ? "tiny" : "trn1", (double)s[0],
+		             (double)l[1024]);
+		func_vals_fini(&fv);
+		isa_program_fini(&p);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
 }
