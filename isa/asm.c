@@ -428,10 +428,6 @@ static int parse_line(pstate *ps, tok *t, size_t nt, isa_inst *in, asm_pos *pos)
 			if (op != ISA_OP_DMA_COPY)
 				return perr(ps, ASIM_ESYNTAX, col, "'gather' belongs to dma");
 			in->flags |= ISA_F_GATHER;
-		} else if (eq == NULL && len == 6 && memcmp(s, "reduce", 6) == 0) {
-			if (op != ISA_OP_ACTIVATE)
-				return perr(ps, ASIM_ESYNTAX, col, "'reduce' belongs to activate");
-			in->flags |= ISA_F_REDUCE;
 		} else if (eq != NULL) {
 			size_t kl = (size_t)(eq - s);
 			const char *v = eq + 1;
@@ -749,8 +745,6 @@ size_t asm_format_inst(const isa_inst *in, char *buf, size_t n)
 		sb_printf(&s, " imm=%.9g", (double)in->scale);
 	if (in->flags & ISA_F_ACCUMULATE)
 		sb_printf(&s, " acc");
-	if (in->flags & ISA_F_REDUCE)
-		sb_printf(&s, " reduce");
 	if (in->flags & ISA_F_GATHER)
 		sb_printf(&s, " gather");
 	if (in->dst.mem != ISA_MEM_NONE)

@@ -176,15 +176,13 @@ int isa_validate_inst(const isa_inst *in, isa_problem *pb)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'%s' takes no function", mn);
 	if ((in->flags & ISA_F_ACCUMULATE) && op != ISA_OP_MATMUL && op != ISA_OP_TENSOR_REDUCE)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'acc' belongs to matmul and tensor_reduce");
-	if ((in->flags & ISA_F_REDUCE) && op != ISA_OP_ACTIVATE)
-		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'reduce' belongs to activate");
 	if ((in->flags & ISA_F_GATHER) && op != ISA_OP_DMA_COPY)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'gather' belongs to dma");
 	if ((in->flags & ISA_F_GATHER) && (s0->mem != ISA_MEM_HBM || s1->mem != ISA_MEM_SBUF ||
 	                                   s1->nparts != d->nparts))
 		return problem(pb, i, ISA_ROLE_SRC1, ASIM_ESHAPE,
 		               "a gather reads rows from HBM (src) at indices in SBUF (src1), one per destination partition");
-	if (in->flags & ~(ISA_F_ACCUMULATE | ISA_F_REDUCE | ISA_F_GATHER))
+	if (in->flags & ~(ISA_F_ACCUMULATE | ISA_F_GATHER))
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "unknown flags 0x%x", in->flags);
 	if (op == ISA_OP_SEM_WAIT && in->wait_sem[0] == ISA_NO_SEM)
 		return problem(pb, i, ISA_ROLE_INST, ASIM_ESYNTAX, "'wait' needs a condition sN>=V");

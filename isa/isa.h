@@ -58,7 +58,8 @@ typedef enum isa_alu {
 enum {
 	ISA_F_ACCUMULATE = 1 << 0,  /* matmul: PSUM += (else PSUM =); tensor_reduce: continue
 	                               from dst (add: dst + src0[0] + ...), else start afresh */
-	ISA_F_REDUCE     = 1 << 1,  /* activate: also accumulate along the free axis */
+	                            /* 1 << 1: unused (was activate's free-axis reduce, which had no
+	                               operand for its result; tensor_reduce does that job) */
 	ISA_F_GATHER     = 1 << 2,  /* dma: indirect gather, each row (partition) from an address
 	                               read from an index tensor: one descriptor per row */
 };

@@ -603,8 +603,6 @@ static int exec_inst(fx *X, const isa_inst *in)
 				rc = move(X, in, D, p, f, S0, p, f);
 		return rc;
 	case ISA_OP_ACTIVATE: {
-		if (in->flags & ISA_F_REDUCE)
-			return bad_inst(X, ASIM_EUNSUPPORTED, "activate with a free-axis reduction", NULL);
 		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
 			return rc;
 		if (in->func >= GRAPH_ACT_COUNT)

@@ -9,7 +9,7 @@ tensor_tensor alu=add dst=sbuf.fp32[p=0:128,off=4096,n=512] src=sbuf.fp32[p=0:12
 tensor_scalar alu=mul imm=0.5 dst=sbuf.fp32[p=0:128,off=6144,n=512] src=sbuf.fp32[p=0:128,off=4096,n=512] gop=1
 tensor_reduce alu=max dst=sbuf.fp32[p=0:128,off=8192,n=1] src=sbuf.fp32[p=0:128,off=6144,n=512] gop=2
 transpose dst=sbuf.fp32[p=0:64,off=8448,n=128] src=sbuf.fp32[p=0:128,off=6144,n=64] signal s3 gop=3
-activate func=gelu scale=1.5 bias=-0.25 reduce dst=sbuf.bf16[p=0:128,off=10240,n=512] src=sbuf.fp32[p=0:128,off=2048,n=512] wait s2>=1 signal s4 gop=4
+activate func=gelu scale=1.5 bias=-0.25 dst=sbuf.bf16[p=0:128,off=10240,n=512] src=sbuf.fp32[p=0:128,off=2048,n=512] wait s2>=1 signal s4 gop=4
 wait @vec s3>=1
 signal @vec s5
 dma @q2 dst=hbm.bf16[rows=128,off=1048576,n=512] src=sbuf.bf16[p=0:128,off=10240,n=512] wait s4>=1 wait s5>=1 gop=5
