@@ -3,7 +3,6 @@
  * each file's first line `# expect: LINE:COL: substring`), and the `accelsim asm` command.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,28 +12,6 @@
 #include "sim/alloc.h"
 #include "tests/testchip.h"
 #include "tests/testutil.h"
-
-static char **list_bad(size_t *n)
-{
-	char *dir = tu_srcpath("tests/bad/asm");
-	DIR *d = opendir(dir);
-	cr_assert_not_null(d, "%s", dir);
-	char **names = NULL;
-	*n = 0;
-	struct dirent *ent;
-	while ((ent = readdir(d)) != NULL) {
-		size_t l = strlen(ent->d_name);
-		if (l < 3 || strcmp(ent->d_name + l - 2, ".s") != 0)
-			continue;
-		names = realloc(names, (*n + 1) * sizeof *names);
-		names[*n] = malloc(strlen(dir) + l + 2);
-		sprintf(names[*n], "%s/%s", dir, ent->d_name);
-		(*n)++;
-	}
-	closedir(d);
-	free(dir);
-	return names;
-}
 
 /* "# expect: 3:18: text" -> "3:18: " prefix and "text" */
 static void expectation(const char *text, char *pos, size_t np, char *sub, size_t ns)
@@ -50,36 +27,40 @@ static void expectation(const char *text, char *pos, size_t np, char *sub, size_
 
 Test(asm, bad_corpus_reports_file_line_column)
 {
-	size_t n;
-	char **files = list_bad(&n);
+	char *dir = tu_srcpath("tests/bad/asm");
+	size_t n = 0;
+	char **names = tu_list_dir(dir, ".s", &n);
+	cr_assert_not_null(names, "%s", dir);
 	cr_assert_geq(n, 15u, "the corpus is too small");
 	chip c;
 	tc_trn1(&c);
 	for (size_t i = 0; i < n; i++) {
+		char file[1024];
+		snprintf(file, sizeof file, "%s/%s", dir, names[i]);
 		size_t len;
-		char *text = tu_read_file(files[i], &len);
-		char pos[64], sub[256], want[1024];
+		char *text = tu_read_file(file, &len);
+		char pos[64], sub[256], want[1200];
 		expectation(text, pos, sizeof pos, sub, sizeof sub);
-		snprintf(want, sizeof want, "%s:%s", files[i], pos);
+		snprintf(want, sizeof want, "%s:%s", file, pos);
 		isa_program p;
 		asm_srcmap m;
 		asim_err e;
 		asim_err_init(&e);
-		int rc = asm_parse(files[i], text, len, &p, &m, &e);
+		int rc = asm_parse(file, text, len, &p, &m, &e);
 		if (rc == 0) {
 			rc = asm_check(&p, &m, &c, &e);
 			isa_program_fini(&p);
 			asm_srcmap_fini(&m);
 		}
-		cr_expect_neq(rc, 0, "%s was accepted", files[i]);
-		cr_expect_eq(asim_exit_status(rc), 2, "%s: %s", files[i], e.msg);
-		cr_expect(strncmp(e.msg, want, strlen(want)) == 0, "%s\n  got:  %s\n  want: %s...", files[i], e.msg, want);
-		cr_expect_not_null(strstr(e.msg, sub), "%s\n  got: %s\n  want substring: %s", files[i], e.msg, sub);
+		cr_expect_neq(rc, 0, "%s was accepted", file);
+		cr_expect_eq(asim_exit_status(rc), 2, "%s: %s", file, e.msg);
+		cr_expect(strncmp(e.msg, want, strlen(want)) == 0, "%s\n  got:  %s\n  want: %s...", file, e.msg, want);
+		cr_expect_not_null(strstr(e.msg, sub), "%s\n  got: %s\n  want substring: %s", file, e.msg, sub);
 		cr_expect_null(strchr(e.msg, '\n'));
 		free(text);
-		free(files[i]);
 	}
-	free(files);
+	tu_list_free(names);
+	free(dir);
 }
 
 Test(asm, cli_assemble_of_a_bad_program_is_one_line_exit_2_and_no_output)

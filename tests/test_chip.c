@@ -10,7 +10,6 @@
  * and compared with AWS's published per-core/per-chip TFLOP/s within a stated tolerance.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -570,66 +569,38 @@ Test(chip, chips_command_takes_files_and_names_from_any_directory)
 
 /* ---- the corpus of bad chip files ------------------------------------------------------------- */
 
-/* The expectation "LINE:COL: substring" of a bad file: its first line "# expect: ...", or, for files
- * that cannot hold a comment (empty, binary), the side file NAME.expect. */
-static char *expectation(const char *dir, const char *name)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	size_t len;
-	char *text = tu_read_file(path, &len);
-	cr_assert_not_null(text, "cannot read %s", path);
-	const char *tag = "# expect: ";
-	char *exp = NULL;
-	if (len > strlen(tag) && strncmp(text, tag, strlen(tag)) == 0) {
-		const char *s = text + strlen(tag);
-		exp = strndup(s, strcspn(s, "\n"));
-	} else {
-		snprintf(path, sizeof path, "%s/%.*s.expect", dir, (int)(strlen(name) - 5), name);
-		char *side = tu_read_file(path, NULL);
-		cr_assert_not_null(side, "%s has neither a '# expect:' line nor %s", name, path);
-		exp = strndup(side, strcspn(side, "\n"));
-		free(side);
-	}
-	free(text);
-	return exp;
-}
-
 Test(chip, every_bad_chip_file_gives_one_positioned_line_and_exit_2, .timeout = 120)
 {
 	char *dir = tu_srcpath("tests/bad/chips");
-	DIR *dp = opendir(dir);
-	cr_assert_not_null(dp, "cannot open %s", dir);
-	struct dirent *de;
-	int count = 0;
-	while ((de = readdir(dp)) != NULL) {
-		size_t n = strlen(de->d_name);
-		if (n < 6 || strcmp(de->d_name + n - 5, ".yaml") != 0)
-			continue;
-		count++;
-		char *exp = expectation(dir, de->d_name);
+	size_t count = 0;
+	char **names = tu_list_dir(dir, ".yaml", &count);
+	cr_assert_not_null(names, "cannot open %s", dir);
+	for (size_t i = 0; i < count; i++) {
+		const char *name = names[i];
+		char *exp = tu_expectation(dir, name);
+		cr_assert_not_null(exp, "%s has neither a '# expect:' line nor a .expect file", name);
 		/* "LINE:COL: substring" */
 		unsigned long line, col;
 		int used = 0;
 		cr_assert_eq(sscanf(exp, "%lu:%lu: %n", &line, &col, &used), 2, "%s: bad expectation '%s'",
-		             de->d_name, exp);
+		             name, exp);
 		const char *needle = exp + used;
 		char path[4096], prefix[4200];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		snprintf(path, sizeof path, "%s/%s", dir, name);
 		snprintf(prefix, sizeof prefix, "%s:%lu:%lu: ", path, line, col);
 		tu_result r;
 		cr_assert_eq(tu_run(&r, (const char *const[]){"accelsim", "chips", path, NULL}), 0);
-		cr_expect_eq(r.status, 2, "%s: exit %d, stderr %s", de->d_name, r.status, r.err);
-		cr_expect_eq(r.outlen, 0, "%s: wrote to stdout", de->d_name);
-		cr_expect_eq(tu_count_lines(r.err), 1, "%s: %s", de->d_name, r.err);
-		cr_expect(r.errlen > 0 && r.err[r.errlen - 1] == '\n', "%s: no final newline", de->d_name);
+		cr_expect_eq(r.status, 2, "%s: exit %d, stderr %s", name, r.status, r.err);
+		cr_expect_eq(r.outlen, 0, "%s: wrote to stdout", name);
+		cr_expect_eq(tu_count_lines(r.err), 1, "%s: %s", name, r.err);
+		cr_expect(r.errlen > 0 && r.err[r.errlen - 1] == '\n', "%s: no final newline", name);
 		cr_expect_eq(strncmp(r.err, prefix, strlen(prefix)), 0, "%s: want prefix '%s', got %s",
-		             de->d_name, prefix, r.err);
-		cr_expect_not_null(strstr(r.err, needle), "%s: '%s' not in %s", de->d_name, needle, r.err);
+		             name, prefix, r.err);
+		cr_expect_not_null(strstr(r.err, needle), "%s: '%s' not in %s", name, needle, r.err);
 		tu_result_free(&r);
 		free(exp);
 	}
-	closedir(dp);
-	cr_expect_geq(count, 20, "only %d bad chip files", count);
+	tu_list_free(names);
+	cr_expect_geq(count, 20, "only %zu bad chip files", count);
 	free(dir);
 }

@@ -5,7 +5,6 @@
  * tests/bad/graphs/ (every file must fail with exit status 2 and its expected one-line message).
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,62 +561,17 @@ Test(graph, out_of_memory_at_every_allocation)
 
 /* ---- the bad-input corpus ------------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The expectation: the first line "# expect: LINE:COL: text", or a side file NAME.expect
- * (for NAME.yaml) holding that line. */
-static char *expectation(const char *dir, const char *file)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	char *text = tu_read_file(path, NULL);
-	const char *tag = "# expect: ";
-	char *line = NULL;
-	if (text != NULL && strncmp(text, tag, strlen(tag)) == 0) {
-		line = strdup(text + strlen(tag));
-	} else {
-		size_t n = strlen(file);
-		snprintf(path, sizeof path, "%s/%.*s.expect", dir, (int)(n - 5), file);
-		char *side = tu_read_file(path, NULL);
-		if (side == NULL) {
-			snprintf(path, sizeof path, "%s/%s.expect", dir, file);
-			side = tu_read_file(path, NULL);
-		}
-		if (side != NULL && strncmp(side, tag, strlen(tag)) == 0)
-			line = strdup(side + strlen(tag));
-		else if (side != NULL)
-			line = strdup(side);
-		free(side);
-	}
-	free(text);
-	if (line != NULL)
-		line[strcspn(line, "\r\n")] = '\0';
-	return line;
-}
-
 Test(graph, bad_corpus_gives_positioned_one_line_errors)
 {
 	char *dir = tu_srcpath("tests/bad/graphs");
-	DIR *dp = opendir(dir);
-	cr_assert_not_null(dp, "%s", dir);
-	char *names[512];
 	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL && n < 512) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0)
-			names[n++] = strdup(de->d_name);
-	}
-	closedir(dp);
-	qsort(names, n, sizeof names[0], cmp_str);
+	char **names = tu_list_dir(dir, ".yaml", &n);
+	cr_assert_not_null(names, "%s", dir);
 	cr_expect_geq(n, 25, "only %zu bad graphs", n);
 	for (size_t i = 0; i < n; i++) {
 		char path[1024];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		char *exp = expectation(dir, names[i]);
+		char *exp = tu_expectation(dir, names[i]);
 		cr_expect_not_null(exp, "%s: no expectation", names[i]);
 		if (exp == NULL)
 			continue;
@@ -642,7 +596,7 @@ Test(graph, bad_corpus_gives_positioned_one_line_errors)
 		if (rc == 0)
 			graph_fini(&g);
 		free(exp);
-		free(names[i]);
 	}
+	tu_list_free(names);
 	free(dir);
 }

@@ -15,7 +15,6 @@
  * the frameworks count two (gamma, beta).
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,28 +229,12 @@ Test(models, mlp_and_train_step)
 
 /* ---- every shipped file loads, deterministically -------------------------------------------- */
 
-static size_t list_yaml(const char *dir, char **names, size_t max)
-{
-	DIR *dp = opendir(dir);
-	cr_assert_not_null(dp, "%s", dir);
-	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL && n < max) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0)
-			names[n++] = strdup(de->d_name);
-	}
-	closedir(dp);
-	return n;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 Test(models, all_load_twice_with_the_same_hash)
 {
 	char *dir = tu_srcpath("models/graphs");
-	char *names[64];
-	size_t n = list_yaml(dir, names, 64);
+	size_t n = 0;
+	char **names = tu_list_dir(dir, ".yaml", &n);
+	cr_assert_not_null(names, "%s", dir);
 	cr_expect_geq(n, 9);
 	for (size_t i = 0; i < n; i++) {
 		graph a, b;
@@ -264,8 +247,8 @@ Test(models, all_load_twice_with_the_same_hash)
 		cr_expect_str_eq(a.name, base, "the name inside %s", names[i]);
 		graph_fini(&a);
 		graph_fini(&b);
-		free(names[i]);
 	}
+	tu_list_free(names);
 	free(dir);
 }
 
@@ -281,10 +264,11 @@ Test(models, generator_reproduces_shipped_files, .timeout = 120)
 	cr_assert_eq(r.status, 0, "gen_graphs.py failed: %s", r.err);
 	tu_result_free(&r);
 	char *dir = tu_srcpath("models/graphs");
-	char *shipped[64], *made[64];
-	size_t ns = list_yaml(dir, shipped, 64), nm = list_yaml(tmp, made, 64);
-	qsort(shipped, ns, sizeof shipped[0], cmp_str);
-	qsort(made, nm, sizeof made[0], cmp_str);
+	size_t ns = 0, nm = 0;
+	char **shipped = tu_list_dir(dir, ".yaml", &ns);
+	cr_assert_not_null(shipped, "%s", dir);
+	char **made = tu_list_dir(tmp, ".yaml", &nm);
+	cr_assert_not_null(made, "%s", tmp);
 	cr_expect_eq(ns, nm, "%zu shipped files, %zu generated", ns, nm);
 	for (size_t i = 0; i < ns && i < nm; i++) {
 		cr_expect_str_eq(shipped[i], made[i]);
@@ -300,10 +284,8 @@ Test(models, generator_reproduces_shipped_files, .timeout = 120)
 		free(ta);
 		free(tb);
 	}
-	for (size_t i = 0; i < ns; i++)
-		free(shipped[i]);
-	for (size_t i = 0; i < nm; i++)
-		free(made[i]);
+	tu_list_free(shipped);
+	tu_list_free(made);
 	tu_rmtree(tmp);
 	free(tmp);
 	free(dir);

@@ -674,35 +674,17 @@ Test(nas, output_directory_rules_and_usage_errors)
 
 /* ---- bad specs: tests/bad/nas/ ------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 Test(nas, bad_corpus_exit_2_one_positioned_line_and_no_output)
 {
 	char *dir = tu_srcpath("tests/bad/nas");
-	DIR *dp = opendir(dir);
-	cr_assert_not_null(dp, "%s", dir);
-	char *names[256];
 	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL && n < 256) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0)
-			names[n++] = strdup(de->d_name);
-	}
-	closedir(dp);
-	qsort(names, n, sizeof names[0], cmp_str);
+	char **names = tu_list_dir(dir, ".yaml", &n);
+	cr_assert_not_null(names, "%s", dir);
 	cr_expect_geq(n, 15, "only %zu bad specs", n);
 	for (size_t i = 0; i < n; i++) {
 		char *path = join(dir, names[i]);
-		char *text = tu_read_file(path, NULL);
-		cr_assert_not_null(text);
-		const char *tag = "# expect: ";
-		cr_assert_eq(strncmp(text, tag, strlen(tag)), 0, "%s: no '# expect:' line", names[i]);
-		char *exp = strdup(text + strlen(tag));
-		exp[strcspn(exp, "\r\n")] = '\0';
+		char *exp = tu_expectation(dir, names[i]);
+		cr_assert_not_null(exp, "%s: no '# expect:' line nor .expect file", names[i]);
 		char *sp = strstr(exp, ": ");
 		cr_assert_not_null(sp, "%s: malformed expectation", names[i]);
 		*sp = '\0';
@@ -723,10 +705,9 @@ Test(nas, bad_corpus_exit_2_one_positioned_line_and_no_output)
 		free(tmp);
 		free(out);
 		free(exp);
-		free(text);
 		free(path);
-		free(names[i]);
 	}
+	tu_list_free(names);
 	free(dir);
 }
 

@@ -7,7 +7,6 @@
  * tests/bad/sweeps/.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -913,35 +912,20 @@ Test(sweep, shipped_conv2d_sweep_shows_the_steps, .init = setup, .fini = teardow
 
 /* ---- the bad-spec corpus ---------------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 Test(sweep, bad_specs_give_positioned_one_line_errors, .init = setup, .fini = teardown)
 {
 	char *dir = tu_srcpath("tests/bad/sweeps");
-	DIR *dp = opendir(dir);
-	cr_assert_not_null(dp, "%s", dir);
-	char *names[256];
 	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL && n < 256) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0)
-			names[n++] = strdup(de->d_name);
-	}
-	closedir(dp);
-	qsort(names, n, sizeof names[0], cmp_str);
+	char **names = tu_list_dir(dir, ".yaml", &n);
+	cr_assert_not_null(names, "%s", dir);
 	cr_expect_geq(n, 15, "only %zu bad specs", n);
 	char *out = in_tmp("never.csv");
 	char *journal = sweep_journal_path(out);
 	for (size_t i = 0; i < n; i++) {
 		char path[1024];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		char *text = tu_read_file(path, NULL);
-		cr_assert_not_null(text);
-		const char *tag = "# expect: ";
-		cr_assert_eq(strncmp(text, tag, strlen(tag)), 0, "%s: no '# expect:' line", names[i]);
-		char *exp = text + strlen(tag);
-		exp[strcspn(exp, "\r\n")] = '\0';
+		char *exp = tu_expectation(dir, names[i]);
+		cr_assert_not_null(exp, "%s: no '# expect:' line nor .expect file", names[i]);
 		char *sp = strstr(exp, ": ");
 		cr_assert_not_null(sp, "%s: malformed expectation", names[i]);
 		*sp = '\0';
@@ -957,9 +941,9 @@ Test(sweep, bad_specs_give_positioned_one_line_errors, .init = setup, .fini = te
 		cr_expect(!tu_file_exists(out), "%s: an output file was created", names[i]);
 		cr_expect(!tu_file_exists(journal), "%s: a journal was left", names[i]);
 		tu_result_free(&r);
-		free(text);
-		free(names[i]);
+		free(exp);
 	}
+	tu_list_free(names);
 	free(out);
 	free(journal);
 	free(dir);

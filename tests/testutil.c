@@ -73,6 +73,98 @@ int tu_file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **tu_list_dir(const char *dir, const char *suffix, size_t *n)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return NULL;
+	size_t ls = strlen(suffix), count = 0, cap = 16;
+	char **names = malloc(cap * sizeof *names);
+	struct dirent *ent;
+	while (names != NULL && (ent = readdir(d)) != NULL) {
+		size_t l = strlen(ent->d_name);
+		if (l <= ls || strcmp(ent->d_name + l - ls, suffix) != 0)
+			continue;
+		if (count + 1 == cap) {
+			char **more = realloc(names, 2 * cap * sizeof *names);
+			if (more == NULL) {
+				names[count] = NULL;
+				tu_list_free(names);
+				names = NULL;
+				break;
+			}
+			names = more;
+			cap *= 2;
+		}
+		names[count] = strdup(ent->d_name);
+		if (names[count] == NULL) {
+			tu_list_free(names);
+			names = NULL;
+			break;
+		}
+		count++;
+	}
+	closedir(d);
+	if (names == NULL)
+		return NULL;
+	names[count] = NULL;
+	qsort(names, count, sizeof names[0], cmp_str);
+	if (n != NULL)
+		*n = count;
+	return names;
+}
+
+void tu_list_free(char **names)
+{
+	if (names == NULL)
+		return;
+	for (char **p = names; *p != NULL; p++)
+		free(*p);
+	free(names);
+}
+
+/* The text after an optional "# expect: " tag, up to the first CR or LF (heap-allocated). */
+static char *expect_line(const char *s, int need_tag)
+{
+	static const char tag[] = "# expect: ";
+	if (strncmp(s, tag, sizeof tag - 1) == 0)
+		s += sizeof tag - 1;
+	else if (need_tag)
+		return NULL;
+	return strndup(s, strcspn(s, "\r\n"));
+}
+
+char *tu_expectation(const char *dir, const char *name)
+{
+	char *path = join(dir, name);
+	char *text = path != NULL ? tu_read_file(path, NULL) : NULL;
+	char *line = text != NULL ? expect_line(text, 1) : NULL;
+	free(text);
+	free(path);
+	if (line != NULL)
+		return line;
+	size_t n = strlen(name);
+	char side[4096];
+	char *s = NULL;
+	if (n > 5 && strcmp(name + n - 5, ".yaml") == 0) {
+		snprintf(side, sizeof side, "%s/%.*s.expect", dir, (int)(n - 5), name);
+		s = tu_read_file(side, NULL);
+	}
+	if (s == NULL) {
+		snprintf(side, sizeof side, "%s/%s.expect", dir, name);
+		s = tu_read_file(side, NULL);
+	}
+	if (s != NULL)
+		line = expect_line(s, 0);
+	free(s);
+	return line;
+}
+
 char *tu_mkdtemp(void)
 {
 	const char *base = getenv("TMPDIR");

@@ -40,4 +40,16 @@ char *tu_read_file(const char *path, size_t *len /* OUT, may be NULL */);
 int tu_write_file(const char *path, const void *data, size_t len);
 int tu_file_exists(const char *path);
 
+/* The names (not paths) of the entries of `dir` that end in `suffix` and are longer than it (so
+ * ".yaml" itself does not count), sorted by strcmp; a NULL-terminated heap array, *n (may be NULL)
+ * set to the count. NULL if the directory cannot be read. Free with tu_list_free(). */
+char **tu_list_dir(const char *dir, const char *suffix, size_t *n /* OUT, may be NULL */);
+void tu_list_free(char **names);
+
+/* The expectation "LINE:COL: substring" of the bad-corpus file dir/name: its first line
+ * "# expect: LINE:COL: substring", or, for files that cannot hold a comment (empty, binary), the
+ * first line of a side file -- <name without .yaml>.expect, else <name>.expect -- with or without
+ * the "# expect: " tag. Cut at the first CR or LF; heap-allocated (free() it); NULL if neither. */
+char *tu_expectation(const char *dir, const char *name);
+
 #endif
