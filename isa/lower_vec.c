@@ -805,29 +805,35 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 		return 0;
 	}
 	if (op->type == GRAPH_OP_EMBEDDING) {
-		/* gather: one DMA descriptor per row (ISA_F_GATHER), rows to partitions, then store */
+		/* Indices r = p·f + c (f = ⌈nidx/P⌉ per partition, loaded contiguously); gather c reads
+		 * column c of the indices: destination partition p receives table row idx[p·f + c]
+		 * (one DMA descriptor per row, ISA_F_GATHER: src row p at table + idx[p]·row bytes),
+		 * and the rows are stored to output rows p·f + c. */
 		uint32_t tt = op->in[0], ti = op->in[1];
 		const graph_tensor *T = lower_T(L, tt), *I = lower_T(L, ti);
 		uint64_t D = T->shape[T->rank - 1], nidx = I->elems, esi = es_of(L, ti);
 		uint64_t dn = lower_min(D, fmax);
+		uint64_t f = lower_ceil(nidx, P), full = nidx / f, rem = nidx - full * f;
 		lower_buf ib;
-		lower_sbuf_alloc(L, &ib, lower_ceil(nidx, P) * esi);
+		lower_sbuf_alloc(L, &ib, f * esi);
 		for (int i = 0; i < 2; i++)
 			lower_sbuf_alloc(L, &buf[i], dn * es);
-		uint64_t f = lower_ceil(nidx, P), full = nidx / f;
-		isa_ap s = lower_ap_hbm(I->dtype, L->hbm_addr[ti], (uint32_t)lower_max(full, 1), f * esi,
-		                        (uint32_t)(full ? f : nidx), esi, 1, 0);
-		isa_ap d = lower_ap_sbuf(I->dtype, 0, s.nparts, ib.off, s.n[0], esi, 1, 0);
+		isa_ap s = lower_ap_hbm(I->dtype, L->hbm_addr[ti], (uint32_t)full, f * esi, (uint32_t)f, esi, 1, 0);
+		isa_ap d = lower_ap_sbuf(I->dtype, 0, (uint32_t)full, ib.off, (uint32_t)f, esi, 1, 0);
 		lower_load(L, ti, &d, &s, &ib, 1);
-		for (uint64_t r0 = 0; r0 < nidx; r0 += P)
+		if (rem) {   /* the last, partly filled partition */
+			s = lower_ap_hbm(I->dtype, L->hbm_addr[ti] + full * f * esi, 1, rem * esi, (uint32_t)rem, esi, 1, 0);
+			d = lower_ap_sbuf(I->dtype, (uint32_t)full, 1, ib.off, (uint32_t)rem, esi, 1, 0);
+			lower_load(L, ti, &d, &s, &ib, 0);
+		}
+		for (uint64_t c = 0; c < f; c++)
 			for (uint64_t d0 = 0; d0 < D; d0 += dn) {
-				uint32_t rn = (uint32_t)lower_min(P, nidx - r0), n = (uint32_t)lower_min(dn, D - d0);
+				uint32_t rn = (uint32_t)(full + (c < rem)), n = (uint32_t)lower_min(dn, D - d0);
 				lower_buf *b = &buf[slot++ % 2];
 				isa_inst g = lower_inst(ISA_OP_DMA_COPY);
 				g.flags = ISA_F_GATHER;
-				/* rows at unknown table addresses: non-adjacent rows, one descriptor each */
-				g.src[0] = lower_ap_hbm(T->dtype, L->hbm_addr[tt] + d0 * es, rn, 2 * D * es, n, es, 1, 0);
-				g.src[1] = lower_ap_sbuf(I->dtype, 0, rn, ib.off, 1, esi, 1, 0);
+				g.src[0] = lower_ap_hbm(T->dtype, L->hbm_addr[tt] + d0 * es, rn, D * es, n, es, 1, 0);
+				g.src[1] = lower_ap_sbuf(I->dtype, 0, rn, ib.off + c * esi, 1, esi, 1, 0);
 				g.dst = lower_ap_sbuf(T->dtype, 0, rn, b->off, n, es, 1, 0);
 				lower_dep dep = lower_buf_fill(b);
 				lower_dep_merge(&dep, &ib.wr);
@@ -836,7 +842,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 				lower_exec(L, LOWER_Q_DMA + L->rr_load++ % L->nload, &g, &dep, &tok);
 				lower_buf_wrote(b, &tok);
 				lower_buf_read(&ib, &tok);
-				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (r0 * D + d0) * es, rn, D * es, n, es, 1, 0);
+				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (c * D + d0) * es, rn, f * D * es, n, es, 1, 0);
 				lower_store(L, ty, &o, &g.dst, b);
 			}
 		lower_release(L);

@@ -325,11 +325,11 @@ Test(functional, matmul_k_tiles_accumulate_in_psum_in_ascending_k)
 Test(functional, refuses_ops_it_cannot_execute_naming_them)
 {
 	static const char G[] =
-	"accelsim: 1\nname: em\ndtype: bf16\ntensors:\n"
-	"  - {name: t, kind: weight, shape: [10, 8]}\n"
-	"  - {name: i, kind: input, shape: [4], dtype: int32}\n"
-	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: probs, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	"accelsim: 1\nname: acc\ndtype: bf16\ntensors:\n"
+	"  - {name: a, kind: input, shape: [4, 8]}\n"
+	"  - {name: b, kind: weight, shape: [8, 3]}\n"
+	"  - {name: y, kind: output, shape: [4, 3]}\n"
+	"ops:\n  - {name: probs, type: matmul, inputs: [a, b], outputs: [y], accum: bf16}\n";
 	static const char B[] =
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
 	"  - {name: w, kind: weight, shape: [4, 8]}\n"
@@ -338,7 +338,7 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"  - {name: w1, kind: output, shape: [4, 8]}\n"
 	"  - {name: m1, kind: output, shape: [4, 8]}\n"
 	"ops:\n  - {name: step, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (embedding)", "'step' (sgd_update)"};
+	const char *src[2] = {G, B}, *name[2] = {"'probs' (matmul)", "'step' (sgd_update)"};
 	for (int k = 0; k < 2; k++) {
 		graph g;
 		asim_err e;
@@ -496,18 +496,18 @@ Test(functional, bad_input_files_are_one_line_errors_with_status_2)
 	}
 	/* an op functional mode does not cover: refused by name, before anything runs */
 	static const char SM[] =
-	"accelsim: 1\nname: em\ndtype: bf16\ntensors:\n"
-	"  - {name: t, kind: weight, shape: [10, 8]}\n"
-	"  - {name: i, kind: input, shape: [4], dtype: int32}\n"
-	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: probs, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	"accelsim: 1\nname: acc\ndtype: bf16\ntensors:\n"
+	"  - {name: a, kind: input, shape: [4, 8]}\n"
+	"  - {name: b, kind: weight, shape: [8, 3]}\n"
+	"  - {name: y, kind: output, shape: [4, 3]}\n"
+	"ops:\n  - {name: probs, type: matmul, inputs: [a, b], outputs: [y], accum: bf16}\n";
 	cr_assert_eq(tu_write_file(gp, SM, strlen(SM)), 0);
 	tu_result r;
 	const char *argv[] = {"accelsim", "run", gp, "--functional", NULL};
 	cr_assert_eq(tu_run(&r, argv), 0);
 	cr_expect_eq(r.status, 2);
 	cr_expect_eq(tu_count_lines(r.err), 1, "%s", r.err);
-	cr_expect(strstr(r.err, "op 'probs' (embedding)") != NULL, "%s", r.err);
+	cr_expect(strstr(r.err, "op 'probs' (matmul)") != NULL, "%s", r.err);
 	cr_expect_eq(r.outlen, 0);
 	tu_result_free(&r);
 	free(junk);
@@ -881,4 +881,117 @@ Test(functional, softmax_and_layernorm_by_hand)
 		chip_fini(&c);
 		graph_fini(&g);
 	}
+}
+
+/* ---- embedding: rows gathered at the indices --------------------------------------------
+ * 139 indices into 23 rows (repeated and out of order; 139 rows fill neither 128 nor 16
+ * partitions), and 5 indices into rows of 3000 elements (moved in pieces on the tiny chips). */
+static const char EMBED[] =
+"accelsim: 1\nname: embed\ndtype: %s\ntensors:\n"
+"  - {name: t, kind: weight, shape: [23, 19]}\n"
+"  - {name: i, kind: input, shape: [139], dtype: int32}\n"
+"  - {name: y, kind: output, shape: [139, 19]}\n"
+"  - {name: u, kind: weight, shape: [9, 3000]}\n"
+"  - {name: j, kind: input, shape: [5, 1], dtype: int32}\n"
+"  - {name: z, kind: output, shape: [5, 1, 3000]}\n"
+"ops:\n"
+"  - {name: e1, type: embedding, inputs: [t, i], outputs: [y]}\n"
+"  - {name: e2, type: embedding, inputs: [u, j], outputs: [z]}\n";
+
+Test(functional, embedding_equals_reference) { typed_equals_reference(EMBED, 2000); }
+
+/* by hand: row r of y is row idx[r] of the table, codes and all (a NaN's sign, −0) */
+Test(functional, embedding_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: eh\ndtype: bf16\ntensors:\n"
+	"  - {name: t, kind: weight, shape: [4, 3]}\n"
+	"  - {name: i, kind: input, shape: [6], dtype: int32}\n"
+	"  - {name: y, kind: output, shape: [6, 3]}\n"
+	"ops:\n  - {name: e, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	static const uint16_t tab[12] = {0x3f80, 0x4000, 0x4040, 0x8000, 0xffc1, 0x7f80,
+	                                 0x0001, 0x0002, 0x0003, 0xc2c8, 0x4248, 0x3c00};
+	static const int32_t idx[6] = {3, 3, 0, 2, 1, 3};
+	for (int k = 0; k < 2; k++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_buffer(&g, "eh.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+		load_chip(&c, k ? "tiny" : "trn1");
+		isa_program p;
+		func_vals fv;
+		lower_and_init(&g, &c, &p, &fv);
+		memcpy(fv.v[0], tab, sizeof tab);
+		memcpy(fv.v[1], idx, sizeof idx);
+		func_opts o = {0, FUNC_ORDER_PROGRAM};
+		cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+		const uint16_t *y = fv.v[2];
+		int bad = 0;
+		for (int r = 0; r < 6; r++)
+			for (int d = 0; d < 3; d++)
+				bad += y[r * 3 + d] != tab[idx[r] * 3 + d];
+		cr_expect_eq(bad, 0, "%s", k ? "tiny" : "trn1");
+		/* an index outside the table: an error naming the op and the index, nothing read */
+		((int32_t *)fv.v[1])[4] = 4;
+		asim_err_init(&e);
+		cr_expect_eq(func_run(&g, &c, &p, &o, &fv, &e), ASIM_ERANGE);
+		cr_expect(strstr(e.msg, "op 'e'") && strstr(e.msg, "embedding index 4 outside the "
+		          "table's 4 rows"), "%s", e.msg);
+		((int32_t *)fv.v[1])[4] = -1;
+		asim_err_init(&e);
+		func_vals ref;
+		cr_assert_eq(func_vals_init(&ref, &g, &e), 0);
+		memcpy(ref.v[1], fv.v[1], sizeof idx);
+		cr_expect_eq(func_reference(&g, &c, &o, &ref, &e), ASIM_ERANGE);
+		cr_expect(strstr(e.msg, "op 'e' (embedding): index -1 at element 4") != NULL, "%s", e.msg);
+		func_vals_fini(&ref);
+		func_vals_fini(&fv);
+		isa_program_fini(&p);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
+}
+
+/* --inputs: indices from int32 or int64 .npy; one outside the table is a one-line error */
+Test(functional, embedding_indices_from_npy_and_a_bad_index)
+{
+	static const char G[] =
+	"accelsim: 1\nname: en\ndtype: bf16\ntensors:\n"
+	"  - {name: t, kind: weight, shape: [4, 3]}\n"
+	"  - {name: i, kind: input, shape: [2, 3], dtype: int32}\n"
+	"  - {name: y, kind: output, shape: [2, 3, 3]}\n"
+	"ops:\n  - {name: e, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	char *dir = tu_mkdtemp(), *gp = path2(dir, "g.yaml"), *tp = path2(dir, "t.npy"),
+	     *ip = path2(dir, "i.npy");
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(tu_write_file(gp, G, strlen(G)), 0);
+	size_t ts[2] = {4, 3}, is[2] = {2, 3};
+	float tab[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	int64_t i64[6] = {2, 0, 3, 3, 1, 0};
+	int32_t i32[6] = {2, 0, 3, 3, 1, 4};
+	cr_assert_eq(dp_npy_write(tp, DP_NPY_F32, ts, 2, tab, &e), 0, "%s", e.msg);
+	cr_assert_eq(dp_npy_write(ip, DP_NPY_I64, is, 2, i64, &e), 0, "%s", e.msg);
+	tu_result r;
+	const char *argv[] = {"accelsim", "run", gp, "--functional", "--inputs", dir,
+	                      "--check-reference", NULL};
+	cr_assert_eq(tu_run(&r, argv), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "functional output 'y' bf16 [2, 3, 3]") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "reference: bit-identical") != NULL, "%s", r.out);
+	tu_result_free(&r);
+	cr_assert_eq(dp_npy_write(ip, DP_NPY_I32, is, 2, i32, &e), 0, "%s", e.msg);
+	cr_assert_eq(tu_run(&r, argv), 0);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_eq(tu_count_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "i.npy: index 4 at element 5 of 'i' is outside the table's 4 rows")
+	          != NULL, "%s", r.err);
+	cr_expect_eq(r.outlen, 0, "%s", r.out);
+	tu_result_free(&r);
+	tu_rmtree(dir);
+	free(dir);
+	free(gp);
+	free(tp);
+	free(ip);
 }
