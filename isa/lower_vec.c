@@ -421,30 +421,42 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 			vec_ts(L, ISA_ALU_IS_GT, 0.0f, &A0, &t0, 1, &a_in[1], b_in[1]);
 			vec_tt_ox(L, ISA_ALU_MUL, &a_out[0], b_out[0], &a_in[0], b_in[0], &A0, &t0, &ox);
 			break;
-		case GRAPH_OP_SGD_UPDATE:  /* m' = μ·m + dW + λ·W;  W' = W − lr·m' */
+		case GRAPH_OP_SGD_UPDATE:  /* FP32: m' = ((μ·m) + dW) + λ·W;  W' = W − lr·m' (stored m') */
 			vec_ts(L, ISA_ALU_MUL, (float)at->momentum, &A0, &t0, 1, &a_in[2], b_in[2]);
-			vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 1, &A0, &t0, &a_in[1], b_in[1]);
+			ox.out = 1;             /* the last step of m' rounds it, once */
 			if (at->weight_decay != 0.0) {
+				vec_tt(L, ISA_ALU_ADD, &A0, &t0, 0, &A0, &t0, &a_in[1], b_in[1]);
 				vec_ts(L, ISA_ALU_MUL, (float)at->weight_decay, &A1, &t1, 1, &a_in[0], b_in[0]);
-				vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 0, &a_out[1], b_out[1], &A1, &t1);
+				vec_tt_ox(L, ISA_ALU_ADD, &a_out[1], b_out[1], &A0, &t0, &A1, &t1, &ox);
+			} else {
+				vec_tt_ox(L, ISA_ALU_ADD, &a_out[1], b_out[1], &A0, &t0, &a_in[1], b_in[1], &ox);
 			}
 			vec_ts(L, ISA_ALU_MUL, (float)at->lr, &A0, &t0, 1, &a_out[1], b_out[1]);
-			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A0, &t0);
+			ox.out = 0;
+			vec_tt_ox(L, ISA_ALU_SUB, &a_out[0], b_out[0], &a_in[0], b_in[0], &A0, &t0, &ox);
 			break;
-		case GRAPH_OP_ADAM_UPDATE: /* m' = β1 m + (1−β1) g; v' = β2 v + (1−β2) g²;
-		                              W' = W − lr · m' / (√v' + ε)  (bias correction in lr) */
+		case GRAPH_OP_ADAM_UPDATE: /* FP32: m' = (β1·m) + ((1−β1)·g); v' = (β2·v) + ((1−β2)·(g·g));
+		                              u = m' / (v'^½ + ε) [+ λ·W];  W' = W − lr·u, from the
+		                              stored (rounded) m', v'; bias correction folded into lr */
 			vec_ts(L, ISA_ALU_MUL, (float)(1.0 - at->beta1), &A0, &t0, 1, &a_in[1], b_in[1]);
-			vec_ts(L, ISA_ALU_MUL, (float)at->beta1, &a_out[1], b_out[1], 1, &a_in[2], b_in[2]);
-			vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 0, &a_out[1], b_out[1], &A0, &t0);
+			vec_ts(L, ISA_ALU_MUL, (float)at->beta1, &A1, &t1, 1, &a_in[2], b_in[2]);
+			ox.out = 1;
+			vec_tt_ox(L, ISA_ALU_ADD, &a_out[1], b_out[1], &A1, &t1, &A0, &t0, &ox);
 			vec_tt(L, ISA_ALU_MUL, &A0, &t0, 1, &a_in[1], b_in[1], &a_in[1], b_in[1]);
 			vec_ts(L, ISA_ALU_MUL, (float)(1.0 - at->beta2), &A0, &t0, 0, &A0, &t0);
-			vec_ts(L, ISA_ALU_MUL, (float)at->beta2, &a_out[2], b_out[2], 1, &a_in[3], b_in[3]);
-			vec_tt(L, ISA_ALU_ADD, &a_out[2], b_out[2], 0, &a_out[2], b_out[2], &A0, &t0);
+			vec_ts(L, ISA_ALU_MUL, (float)at->beta2, &A1, &t1, 1, &a_in[3], b_in[3]);
+			ox.out = 2;
+			vec_tt_ox(L, ISA_ALU_ADD, &a_out[2], b_out[2], &A1, &t1, &A0, &t0, &ox);
 			vec_ts(L, ISA_ALU_POW, 0.5f, &A1, &t1, 1, &a_out[2], b_out[2]);
 			vec_ts(L, ISA_ALU_ADD, (float)at->epsilon, &A1, &t1, 0, &A1, &t1);
 			vec_tt(L, ISA_ALU_DIV, &A1, &t1, 0, &a_out[1], b_out[1], &A1, &t1);
+			if (at->weight_decay != 0.0) {
+				vec_ts(L, ISA_ALU_MUL, (float)at->weight_decay, &A0, &t0, 1, &a_in[0], b_in[0]);
+				vec_tt(L, ISA_ALU_ADD, &A1, &t1, 0, &A1, &t1, &A0, &t0);
+			}
 			vec_ts(L, ISA_ALU_MUL, (float)at->lr, &A1, &t1, 0, &A1, &t1);
-			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A1, &t1);
+			ox.out = 0;
+			vec_tt_ox(L, ISA_ALU_SUB, &a_out[0], b_out[0], &a_in[0], b_in[0], &A1, &t1, &ox);
 			break;
 		default:                   /* activation ops on the ACT engine */
 			act_op_ox(L, act_of_op(op->type), &a_out[0], b_out[0], &a_in[0], b_in[0], &ox);

@@ -193,7 +193,7 @@ int func_check_graph(const graph *g, asim_err *e)
 			case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
 			case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH: case GRAPH_OP_EXP: case GRAPH_OP_RELU_BWD:
 			case GRAPH_OP_SOFTMAX: case GRAPH_OP_LAYERNORM: case GRAPH_OP_RMSNORM:
-			case GRAPH_OP_EMBEDDING:
+			case GRAPH_OP_EMBEDDING: case GRAPH_OP_SGD_UPDATE: case GRAPH_OP_ADAM_UPDATE:
 				break;
 			case GRAPH_OP_CONV2D: {
 				const graph_tensor *W = &g->tensors[op->in[1]];
@@ -1162,6 +1162,61 @@ out:
 	return rc;
 }
 
+/* sgd_update, adam_update (docs/functional.md §3): per element, every step an FP32 result;
+ * m', v' rounded once to their dtypes (output slots 1, 2), and W' computed from the STORED
+ * (rounded) m', v', rounded once (slot 0); Philox index = the element's index. */
+static int ref_update(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                      func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_attrs *at = &op->a;
+	int adam = op->type == GRAPH_OP_ADAM_UPDATE;
+	uint64_t n = g->tensors[op->out[0]].elems;
+	float *x[4] = {NULL, NULL, NULL, NULL}, *y[3] = {NULL, NULL, NULL};
+	int rc = 0;
+	for (uint32_t i = 0; i < op->n_in && rc == 0; i++)
+		if ((x[i] = decode_t(g, fv, op->in[i])) == NULL)
+			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < op->n_out && rc == 0; i++)
+		if ((y[i] = asim_calloc(n + 1, sizeof(float))) == NULL)
+			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	float wd = (float)at->weight_decay;
+	for (uint64_t i = 0; i < n; i++) {       /* the state: m' (and v') */
+		float w = x[0][i], dw = x[1][i], m = x[2][i];
+		if (!adam) {
+			float mn = canon((float)at->momentum * m);
+			y[1][i] = at->weight_decay != 0.0 ? canon(canon(mn + dw) + canon(wd * w)) : canon(mn + dw);
+		} else {
+			y[1][i] = canon(canon((float)at->beta1 * m) + canon((float)(1.0 - at->beta1) * dw));
+			float g2 = canon(canon(dw * dw) * (float)(1.0 - at->beta2));
+			y[2][i] = canon(canon((float)at->beta2 * x[3][i]) + g2);
+		}
+	}
+	for (unsigned k = 1; k < op->n_out; k++) {
+		round_out(g, c, o, gop, k, y[k], n, fv);
+		dp_decode_f32_array(fmt_of(g->tensors[op->out[k]].dtype), fv->v[op->out[k]], y[k], n);
+	}
+	for (uint64_t i = 0; i < n; i++) {       /* W' from the stored m', v' */
+		float w = x[0][i], u = y[1][i];
+		if (adam) {
+			float den = canon(canon((float)pow((double)y[2][i], 0.5)) + (float)at->epsilon);
+			u = canon(u / den);
+			if (at->weight_decay != 0.0)
+				u = canon(u + canon(wd * w));
+		}
+		y[0][i] = canon(w - canon((float)at->lr * u));
+	}
+	round_out(g, c, o, gop, 0, y[0], n, fv);
+out:
+	for (int i = 0; i < 4; i++)
+		asim_free(x[i]);
+	for (int i = 0; i < 3; i++)
+		asim_free(y[i]);
+	return rc;
+}
+
 /* transpose (y[i_0..] = x[.. i_d at perm[d] ..]) and concat (slices along axis): codes copied */
 static void ref_move(const graph *g, uint32_t gop, func_vals *fv)
 {
@@ -1361,6 +1416,9 @@ int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals 
 			break;
 		case GRAPH_OP_EMBEDDING:
 			rc = ref_embedding(g, (uint32_t)i, fv, e);
+			break;
+		case GRAPH_OP_SGD_UPDATE: case GRAPH_OP_ADAM_UPDATE:
+			rc = ref_update(g, c, o, (uint32_t)i, fv, e);
 			break;
 		case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL:
 			rc = ref_pool(g, c, o, (uint32_t)i, fv, e);

@@ -332,13 +332,11 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"ops:\n  - {name: probs, type: matmul, inputs: [a, b], outputs: [y], accum: bf16}\n";
 	static const char B[] =
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
-	"  - {name: w, kind: weight, shape: [4, 8]}\n"
-	"  - {name: dw, kind: input, shape: [4, 8]}\n"
-	"  - {name: m, kind: input, shape: [4, 8]}\n"
-	"  - {name: w1, kind: output, shape: [4, 8]}\n"
-	"  - {name: m1, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: step, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (matmul)", "'step' (sgd_update)"};
+	"  - {name: dy, kind: input, shape: [4, 8]}\n"
+	"  - {name: b, kind: weight, shape: [5, 8]}\n"
+	"  - {name: da, kind: output, shape: [4, 5]}\n"
+	"ops:\n  - {name: step, type: matmul_backward_data, inputs: [dy, b], outputs: [da]}\n";
+	const char *src[2] = {G, B}, *name[2] = {"'probs' (matmul)", "'step' (matmul_backward_data)"};
 	for (int k = 0; k < 2; k++) {
 		graph g;
 		asim_err e;
@@ -994,4 +992,78 @@ Test(functional, embedding_indices_from_npy_and_a_bad_index)
 	free(gp);
 	free(tp);
 	free(ip);
+}
+
+/* ---- optimizer updates: W', m', v' each rounded once from FP32; W' from the stored m', v' ---
+ * [37, 19] does not divide the partitions; [3, 1700] is streamed in pieces on the tiny chips.
+ * State in the graph's dtype and in fp32; v made non-negative by a relu. */
+static const char UPDATE[] =
+"accelsim: 1\nname: upd\ndtype: %s\ntensors:\n"
+"  - {name: w, kind: weight, shape: [37, 19]}\n"
+"  - {name: dw, kind: input, shape: [37, 19]}\n"
+"  - {name: m, kind: weight, shape: [37, 19]}\n"
+"  - {name: w1, kind: output, shape: [37, 19]}\n"
+"  - {name: m1, kind: output, shape: [37, 19]}\n"
+"  - {name: mf, kind: weight, shape: [37, 19], dtype: fp32}\n"
+"  - {name: w2, kind: output, shape: [37, 19]}\n"
+"  - {name: mf1, kind: output, shape: [37, 19], dtype: fp32}\n"
+"  - {name: vr, kind: weight, shape: [37, 19]}\n"
+"  - {name: v, kind: activation, shape: [37, 19]}\n"
+"  - {name: w3, kind: output, shape: [37, 19]}\n"
+"  - {name: m3, kind: output, shape: [37, 19]}\n"
+"  - {name: v3, kind: output, shape: [37, 19]}\n"
+"  - {name: a, kind: weight, shape: [3, 1700]}\n"
+"  - {name: da, kind: input, shape: [3, 1700]}\n"
+"  - {name: am, kind: weight, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: avr, kind: weight, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: av, kind: activation, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: a1, kind: output, shape: [3, 1700]}\n"
+"  - {name: am1, kind: output, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: av1, kind: output, shape: [3, 1700], dtype: fp32}\n"
+"ops:\n"
+"  - {name: s1, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1, momentum: 0.9%s}\n"
+"  - {name: s2, type: sgd_update, inputs: [w, dw, mf], outputs: [w2, mf1], lr: 0.05, momentum: 0.8, weight_decay: 0.01%s}\n"
+"  - {name: r1, type: relu, inputs: [vr], outputs: [v]%s}\n"
+"  - {name: ad1, type: adam_update, inputs: [w, dw, m, v], outputs: [w3, m3, v3], lr: 0.01, weight_decay: 0.1, epsilon: 0.001%s}\n"
+"  - {name: r2, type: relu, inputs: [avr], outputs: [av]%s}\n"
+"  - {name: ad2, type: adam_update, inputs: [a, da, am, av], outputs: [a1, am1, av1], lr: 0.001%s}\n";
+
+Test(functional, sgd_and_adam_equal_reference) { typed_equals_reference(UPDATE, 20000); }
+
+/* by hand, bf16, RNE: m' = 0.5·1 + 2^-9 = 0.501953125 in FP32, a tie in bf16 → 0.5 (even);
+ * W' = 1 − 1·m' from the stored m' = 0.5, whereas the FP32 m' would give 0.498046875 (a bf16
+ * value: the two choices are told apart). */
+Test(functional, sgd_weights_from_the_stored_momentum_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: sh\ndtype: bf16\ntensors:\n"
+	"  - {name: w, kind: weight, shape: [3]}\n"
+	"  - {name: d, kind: input, shape: [3]}\n"
+	"  - {name: m, kind: weight, shape: [3]}\n"
+	"  - {name: w1, kind: output, shape: [3]}\n"
+	"  - {name: m1, kind: output, shape: [3]}\n"
+	"ops:\n  - {name: s, type: sgd_update, inputs: [w, d, m], outputs: [w1, m1], lr: 1, momentum: 0.5}\n";
+	graph g;
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(&g, "sh.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+	load_chip(&c, "trn1");
+	isa_program p;
+	func_vals fv;
+	lower_and_init(&g, &c, &p, &fv);
+	for (int i = 0; i < 3; i++) {
+		((uint16_t *)fv.v[0])[i] = 0x3f80;   /* 1 */
+		((uint16_t *)fv.v[1])[i] = 0x3b00;   /* 2^-9 */
+		((uint16_t *)fv.v[2])[i] = 0x3f80;   /* 1 */
+	}
+	func_opts o = {0, FUNC_ORDER_PROGRAM};
+	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+	const uint16_t *w1 = fv.v[3], *m1 = fv.v[4];
+	cr_expect_eq(m1[0], 0x3f00, "m' %04x (0.5: 0.501953125 rounded to bf16)", m1[0]);
+	cr_expect_eq(w1[0], 0x3f00, "W' %04x (0.5, from the stored m')", w1[0]);
+	func_vals_fini(&fv);
+	isa_program_fini(&p);
+	chip_fini(&c);
+	graph_fini(&g);
 }
