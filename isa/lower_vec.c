@@ -421,30 +421,42 @@ int lower_eltwise_op(lower_ctx *L, const graph_op *op)
 			vec_ts(L, ISA_ALU_IS_GT, 0.0f, &A0, &t0, 1, &a_in[1], b_in[1]);
 			vec_tt_ox(L, ISA_ALU_MUL, &a_out[0], b_out[0], &a_in[0], b_in[0], &A0, &t0, &ox);
 			break;
-		case GRAPH_OP_SGD_UPDATE:  /* m' = μ·m + dW + λ·W;  W' = W − lr·m' */
+		case GRAPH_OP_SGD_UPDATE:  /* FP32: m' = ((μ·m) + dW) + λ·W;  W' = W − lr·m' (stored m') */
 			vec_ts(L, ISA_ALU_MUL, (float)at->momentum, &A0, &t0, 1, &a_in[2], b_in[2]);
-			vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 1, &A0, &t0, &a_in[1], b_in[1]);
+			ox.out = 1;             /* the last step of m' rounds it, once */
 			if (at->weight_decay != 0.0) {
+				vec_tt(L, ISA_ALU_ADD, &A0, &t0, 0, &A0, &t0, &a_in[1], b_in[1]);
 				vec_ts(L, ISA_ALU_MUL, (float)at->weight_decay, &A1, &t1, 1, &a_in[0], b_in[0]);
-				vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 0, &a_out[1], b_out[1], &A1, &t1);
+				vec_tt_ox(L, ISA_ALU_ADD, &a_out[1], b_out[1], &A0, &t0, &A1, &t1, &ox);
+			} else {
+				vec_tt_ox(L, ISA_ALU_ADD, &a_out[1], b_out[1], &A0, &t0, &a_in[1], b_in[1], &ox);
 			}
 			vec_ts(L, ISA_ALU_MUL, (float)at->lr, &A0, &t0, 1, &a_out[1], b_out[1]);
-			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A0, &t0);
+			ox.out = 0;
+			vec_tt_ox(L, ISA_ALU_SUB, &a_out[0], b_out[0], &a_in[0], b_in[0], &A0, &t0, &ox);
 			break;
-		case GRAPH_OP_ADAM_UPDATE: /* m' = β1 m + (1−β1) g; v' = β2 v + (1−β2) g²;
-		                              W' = W − lr · m' / (√v' + ε)  (bias correction in lr) */
+		case GRAPH_OP_ADAM_UPDATE: /* FP32: m' = (β1·m) + ((1−β1)·g); v' = (β2·v) + ((1−β2)·(g·g));
+		                              u = m' / (v'^½ + ε) [+ λ·W];  W' = W − lr·u, from the
+		                              stored (rounded) m', v'; bias correction folded into lr */
 			vec_ts(L, ISA_ALU_MUL, (float)(1.0 - at->beta1), &A0, &t0, 1, &a_in[1], b_in[1]);
-			vec_ts(L, ISA_ALU_MUL, (float)at->beta1, &a_out[1], b_out[1], 1, &a_in[2], b_in[2]);
-			vec_tt(L, ISA_ALU_ADD, &a_out[1], b_out[1], 0, &a_out[1], b_out[1], &A0, &t0);
+			vec_ts(L, ISA_ALU_MUL, (float)at->beta1, &A1, &t1, 1, &a_in[2], b_in[2]);
+			ox.out = 1;
+			vec_tt_ox(L, ISA_ALU_ADD, &a_out[1], b_out[1], &A1, &t1, &A0, &t0, &ox);
 			vec_tt(L, ISA_ALU_MUL, &A0, &t0, 1, &a_in[1], b_in[1], &a_in[1], b_in[1]);
 			vec_ts(L, ISA_ALU_MUL, (float)(1.0 - at->beta2), &A0, &t0, 0, &A0, &t0);
-			vec_ts(L, ISA_ALU_MUL, (float)at->beta2, &a_out[2], b_out[2], 1, &a_in[3], b_in[3]);
-			vec_tt(L, ISA_ALU_ADD, &a_out[2], b_out[2], 0, &a_out[2], b_out[2], &A0, &t0);
+			vec_ts(L, ISA_ALU_MUL, (float)at->beta2, &A1, &t1, 1, &a_in[3], b_in[3]);
+			ox.out = 2;
+			vec_tt_ox(L, ISA_ALU_ADD, &a_out[2], b_out[2], &A1, &t1, &A0, &t0, &ox);
 			vec_ts(L, ISA_ALU_POW, 0.5f, &A1, &t1, 1, &a_out[2], b_out[2]);
 			vec_ts(L, ISA_ALU_ADD, (float)at->epsilon, &A1, &t1, 0, &A1, &t1);
 			vec_tt(L, ISA_ALU_DIV, &A1, &t1, 0, &a_out[1], b_out[1], &A1, &t1);
+			if (at->weight_decay != 0.0) {
+				vec_ts(L, ISA_ALU_MUL, (float)at->weight_decay, &A0, &t0, 1, &a_in[0], b_in[0]);
+				vec_tt(L, ISA_ALU_ADD, &A1, &t1, 0, &A1, &t1, &A0, &t0);
+			}
 			vec_ts(L, ISA_ALU_MUL, (float)at->lr, &A1, &t1, 0, &A1, &t1);
-			vec_tt(L, ISA_ALU_SUB, &a_out[0], b_out[0], 1, &a_in[0], b_in[0], &A1, &t1);
+			ox.out = 0;
+			vec_tt_ox(L, ISA_ALU_SUB, &a_out[0], b_out[0], &a_in[0], b_in[0], &A1, &t1, &ox);
 			break;
 		default:                   /* activation ops on the ACT engine */
 			act_op_ox(L, act_of_op(op->type), &a_out[0], b_out[0], &a_in[0], b_in[0], &ox);
@@ -805,29 +817,35 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 		return 0;
 	}
 	if (op->type == GRAPH_OP_EMBEDDING) {
-		/* gather: one DMA descriptor per row (ISA_F_GATHER), rows to partitions, then store */
+		/* Indices r = p·f + c (f = ⌈nidx/P⌉ per partition, loaded contiguously); gather c reads
+		 * column c of the indices: destination partition p receives table row idx[p·f + c]
+		 * (one DMA descriptor per row, ISA_F_GATHER: src row p at table + idx[p]·row bytes),
+		 * and the rows are stored to output rows p·f + c. */
 		uint32_t tt = op->in[0], ti = op->in[1];
 		const graph_tensor *T = lower_T(L, tt), *I = lower_T(L, ti);
 		uint64_t D = T->shape[T->rank - 1], nidx = I->elems, esi = es_of(L, ti);
 		uint64_t dn = lower_min(D, fmax);
+		uint64_t f = lower_ceil(nidx, P), full = nidx / f, rem = nidx - full * f;
 		lower_buf ib;
-		lower_sbuf_alloc(L, &ib, lower_ceil(nidx, P) * esi);
+		lower_sbuf_alloc(L, &ib, f * esi);
 		for (int i = 0; i < 2; i++)
 			lower_sbuf_alloc(L, &buf[i], dn * es);
-		uint64_t f = lower_ceil(nidx, P), full = nidx / f;
-		isa_ap s = lower_ap_hbm(I->dtype, L->hbm_addr[ti], (uint32_t)lower_max(full, 1), f * esi,
-		                        (uint32_t)(full ? f : nidx), esi, 1, 0);
-		isa_ap d = lower_ap_sbuf(I->dtype, 0, s.nparts, ib.off, s.n[0], esi, 1, 0);
+		isa_ap s = lower_ap_hbm(I->dtype, L->hbm_addr[ti], (uint32_t)full, f * esi, (uint32_t)f, esi, 1, 0);
+		isa_ap d = lower_ap_sbuf(I->dtype, 0, (uint32_t)full, ib.off, (uint32_t)f, esi, 1, 0);
 		lower_load(L, ti, &d, &s, &ib, 1);
-		for (uint64_t r0 = 0; r0 < nidx; r0 += P)
+		if (rem) {   /* the last, partly filled partition */
+			s = lower_ap_hbm(I->dtype, L->hbm_addr[ti] + full * f * esi, 1, rem * esi, (uint32_t)rem, esi, 1, 0);
+			d = lower_ap_sbuf(I->dtype, (uint32_t)full, 1, ib.off, (uint32_t)rem, esi, 1, 0);
+			lower_load(L, ti, &d, &s, &ib, 0);
+		}
+		for (uint64_t c = 0; c < f; c++)
 			for (uint64_t d0 = 0; d0 < D; d0 += dn) {
-				uint32_t rn = (uint32_t)lower_min(P, nidx - r0), n = (uint32_t)lower_min(dn, D - d0);
+				uint32_t rn = (uint32_t)(full + (c < rem)), n = (uint32_t)lower_min(dn, D - d0);
 				lower_buf *b = &buf[slot++ % 2];
 				isa_inst g = lower_inst(ISA_OP_DMA_COPY);
 				g.flags = ISA_F_GATHER;
-				/* rows at unknown table addresses: non-adjacent rows, one descriptor each */
-				g.src[0] = lower_ap_hbm(T->dtype, L->hbm_addr[tt] + d0 * es, rn, 2 * D * es, n, es, 1, 0);
-				g.src[1] = lower_ap_sbuf(I->dtype, 0, rn, ib.off, 1, esi, 1, 0);
+				g.src[0] = lower_ap_hbm(T->dtype, L->hbm_addr[tt] + d0 * es, rn, D * es, n, es, 1, 0);
+				g.src[1] = lower_ap_sbuf(I->dtype, 0, rn, ib.off + c * esi, 1, esi, 1, 0);
 				g.dst = lower_ap_sbuf(T->dtype, 0, rn, b->off, n, es, 1, 0);
 				lower_dep dep = lower_buf_fill(b);
 				lower_dep_merge(&dep, &ib.wr);
@@ -836,7 +854,7 @@ int lower_move_op(lower_ctx *L, const graph_op *op)
 				lower_exec(L, LOWER_Q_DMA + L->rr_load++ % L->nload, &g, &dep, &tok);
 				lower_buf_wrote(b, &tok);
 				lower_buf_read(&ib, &tok);
-				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (r0 * D + d0) * es, rn, D * es, n, es, 1, 0);
+				isa_ap o = lower_ap_hbm(T->dtype, L->hbm_addr[ty] + (c * D + d0) * es, rn, f * D * es, n, es, 1, 0);
 				lower_store(L, ty, &o, &g.dst, b);
 			}
 		lower_release(L);

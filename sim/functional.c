@@ -145,6 +145,31 @@ static int is_conv_filter(const graph *g, size_t t)
 	return 0;
 }
 
+/* Rows of the smallest embedding table that tensor t indexes (0: t is no embedding's indices). */
+static uint64_t index_bound(const graph *g, size_t t)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < g->n_ops; i++)
+		if (g->ops[i].type == GRAPH_OP_EMBEDDING && g->ops[i].in[1] == t) {
+			uint64_t r = g->tensors[g->ops[i].in[0]].shape[0];
+			v = v == 0 || r < v ? r : v;
+		}
+	return v;
+}
+
+/* An integer tensor t is executed only as embedding indices read from an input or weight. */
+static int index_only(const graph *g, size_t t)
+{
+	const graph_tensor *T = &g->tensors[t];
+	if (T->kind != GRAPH_INPUT && T->kind != GRAPH_WEIGHT)
+		return 0;
+	for (size_t i = 0; i < g->n_ops; i++)
+		for (uint32_t k = 0; k < g->ops[i].n_in; k++)
+			if (g->ops[i].in[k] == t && !(g->ops[i].type == GRAPH_OP_EMBEDDING && k == 1))
+				return 0;
+	return 1;
+}
+
 int func_check_graph(const graph *g, asim_err *e)
 {
 	for (size_t i = 0; i < g->n_ops; i++) {
@@ -153,8 +178,9 @@ int func_check_graph(const graph *g, asim_err *e)
 		char buf[160];
 		for (uint32_t k = 0; k < op->n_in + op->n_out && why == NULL; k++) {
 			uint32_t t = k < op->n_in ? op->in[k] : op->out[k - op->n_in];
-			if (!asim_dtype_is_float(g->tensors[t].dtype))
-				why = "integer tensors (embedding indices) are not executed functionally";
+			if (!asim_dtype_is_float(g->tensors[t].dtype) && !index_only(g, t))
+				why = "integer tensors are executed only as embedding indices that are inputs "
+				      "or weights";
 		}
 		if (why == NULL && op->num.dtype >= 0)
 			why = "a numerics 'dtype' override (operand conversion) is not lowered yet";
@@ -167,6 +193,7 @@ int func_check_graph(const graph *g, asim_err *e)
 			case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL: case GRAPH_OP_RELU6: case GRAPH_OP_GELU: case GRAPH_OP_SILU:
 			case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH: case GRAPH_OP_EXP: case GRAPH_OP_RELU_BWD:
 			case GRAPH_OP_SOFTMAX: case GRAPH_OP_LAYERNORM: case GRAPH_OP_RMSNORM:
+			case GRAPH_OP_EMBEDDING: case GRAPH_OP_SGD_UPDATE: case GRAPH_OP_ADAM_UPDATE:
 				break;
 			case GRAPH_OP_CONV2D: {
 				const graph_tensor *W = &g->tensors[op->in[1]];
@@ -200,10 +227,16 @@ void func_random_inputs(const graph *g, uint64_t seed, func_vals *fv)
 {
 	for (size_t t = 0; t < g->n_tensors; t++) {
 		const graph_tensor *T = &g->tensors[t];
-		if ((T->kind != GRAPH_INPUT && T->kind != GRAPH_WEIGHT) || !asim_dtype_is_float(T->dtype))
+		if (T->kind != GRAPH_INPUT && T->kind != GRAPH_WEIGHT)
 			continue;
-		dp_cvt cv = dp_cvt_make(fmt_of(T->dtype), DP_RNE);
 		uint64_t stream = ((uint64_t)1 << 63) + ((uint64_t)1 << 32) + t;
+		if (!asim_dtype_is_float(T->dtype)) {   /* indices: ⌊word·V / 2^32⌋, a row of the table */
+			uint64_t V = index_bound(g, t);
+			for (uint64_t i = 0; i < T->elems; i++)
+				((int32_t *)fv->v[t])[i] = (int32_t)((dp_philox_word(seed, stream, i) * V) >> 32);
+			continue;
+		}
+		dp_cvt cv = dp_cvt_make(fmt_of(T->dtype), DP_RNE);
 		for (uint64_t i = 0; i < T->elems; i++) {
 			double u = ((double)dp_philox_word(seed, stream, i) + 0.5) / 4294967296.0;
 			dp_code_store(cv.fmt, fv->v[t], i, dp_round_f64(&cv, -1.0 + 2.0 * u, 0));
@@ -231,6 +264,28 @@ static void shape_str(char *buf, size_t n, const size_t *s, size_t nd)
 	buf[0] = '\0';
 	for (size_t d = 0; d < nd && at < n; d++)
 		at += (size_t)snprintf(buf + at, n - at, "%s%zu", d ? ", " : "", s[d]);
+}
+
+static const char *const npy_names[] = {"float32", "float64", "uint8", "uint16", "int32", "int64"};
+
+/* int32 indices from int32/int64 data, each a row of the smallest table they index */
+static int load_indices(const graph *g, size_t t, const dp_npy *a, const char *pesc,
+                        const char *esc, func_vals *fv, asim_err *e)
+{
+	if (a->dtype != DP_NPY_I32 && a->dtype != DP_NPY_I64)
+		return asim_errorf(e, ASIM_ESCHEMA, "%s: tensor '%s' is int32 indices: use int32 or "
+		                   "int64 data", pesc, esc);
+	uint64_t V = index_bound(g, t);
+	for (size_t i = 0; i < a->count; i++) {
+		int64_t x = a->dtype == DP_NPY_I32 ? ((const int32_t *)a->data)[i]
+		                                   : ((const int64_t *)a->data)[i];
+		if (x < 0 || (uint64_t)x >= V)
+			return asim_errorf(e, ASIM_ERANGE, "%s: index %lld at element %zu of '%s' is "
+			                   "outside the table's %llu rows", pesc, (long long)x, i, esc,
+			                   (unsigned long long)V);
+		((int32_t *)fv->v[t])[i] = (int32_t)x;
+	}
+	return 0;
 }
 
 int func_load_inputs(const graph *g, const char *dir, func_vals *fv, asim_err *e)
@@ -274,8 +329,7 @@ int func_load_inputs(const graph *g, const char *dir, func_vals *fv, asim_err *e
 			rc = asim_errorf(e, ASIM_ESHAPE, "%s: shape (%s) does not match tensor '%s' [%s]",
 			                 pesc, s1, esc, s2);
 		} else if (!asim_dtype_is_float(T->dtype)) {
-			rc = asim_errorf(e, ASIM_EUNSUPPORTED, "%s: tensor '%s' is %s, not a float format",
-			                 pesc, esc, dn);
+			rc = load_indices(g, t, &a, pesc, esc, fv, e);
 		} else if (a.dtype == DP_NPY_F32 || a.dtype == DP_NPY_F64) {
 			dp_cvt cv = dp_cvt_make(fmt_of(T->dtype), DP_RNE);
 			for (size_t i = 0; i < a.count; i++) {
@@ -291,7 +345,7 @@ int func_load_inputs(const graph *g, const char *dir, func_vals *fv, asim_err *e
 		} else {
 			rc = asim_errorf(e, ASIM_ESCHEMA, "%s: %s data cannot hold tensor '%s' (%s): use "
 			                 "float32/float64, or uint%u raw codes", pesc,
-			                 a.dtype == DP_NPY_U16 ? "uint16" : "uint8", esc, dn, bytes * 8);
+			                 npy_names[a.dtype], esc, dn, bytes * 8);
 		}
 		dp_npy_free(&a);
 		if (rc)
@@ -371,13 +425,11 @@ static int bad_inst(fx *X, int code, const char *fmt, const char *detail)
 	                   isa_opcode_names[in->opcode], esc, fmt, detail ? detail : "");
 }
 
-/* The access pattern lies inside its memory. */
-static int ap_ok(fx *X, const isa_ap *a)
+/* The access pattern lies inside its memory (any dtype). */
+static int ap_in(fx *X, const isa_ap *a)
 {
 	if (a->mem == ISA_MEM_NONE || a->mem >= ISA_MEM_COUNT || X->mem[a->mem] == NULL)
 		return bad_inst(X, ASIM_EINTERNAL, "operand in no memory", NULL);
-	if (!asim_dtype_is_float((asim_dtype)a->dtype))
-		return bad_inst(X, ASIM_EUNSUPPORTED, "operand of dtype ", asim_dtype_names[a->dtype]);
 	if (a->nparts == 0 || free_n(a) == 0)
 		return 0;
 	uint64_t es = asim_dtype_bytes((asim_dtype)a->dtype), end = a->offset, t;
@@ -396,6 +448,15 @@ static int ap_ok(fx *X, const isa_ap *a)
 	if (of || end > X->pbytes[a->mem])
 		return bad_inst(X, ASIM_ERANGE, "bytes beyond the memory", NULL);
 	return 0;
+}
+
+/* A floating-point operand inside its memory. */
+static int ap_ok(fx *X, const isa_ap *a)
+{
+	if (a->dtype >= ASIM_DT_COUNT || !asim_dtype_is_float((asim_dtype)a->dtype))
+		return bad_inst(X, ASIM_EUNSUPPORTED, "operand of dtype ",
+		                a->dtype < ASIM_DT_COUNT ? asim_dtype_names[a->dtype] : "?");
+	return ap_in(X, a);
 }
 
 static uint8_t *ap_at(fx *X, const isa_ap *a, uint64_t p, uint64_t f)
@@ -530,6 +591,43 @@ static int exec_matmul(fx *X, const isa_inst *in)
 	return 0;
 }
 
+/* gather: destination partition p = src's row idx[p] (idx = src1's int32 element p), i.e. the
+ * elements at src.offset + idx[p]·src.pstride + i·s0 + j·s1. The index must name a row of the
+ * embedding table of the instruction's op: anything else is an error, never a read. */
+static int exec_gather(fx *X, const isa_inst *in)
+{
+	const isa_ap *D = &in->dst, *S0 = &in->src[0], *S1 = &in->src[1];
+	int rc;
+	if ((rc = ap_ok(X, D)) || (rc = ap_in(X, S1)))
+		return rc;
+	if (S1->dtype != ASIM_DT_INT32 || S0->mem != ISA_MEM_HBM || S1->nparts != D->nparts
+	    || (uint64_t)S0->nparts * free_n(S0) != (uint64_t)D->nparts * free_n(D))
+		return bad_inst(X, ASIM_EINTERNAL, "gather operands disagree", NULL);
+	const graph_op *op = in->gop < X->g->n_ops ? &X->g->ops[in->gop] : NULL;
+	if (op == NULL || op->type != GRAPH_OP_EMBEDDING)
+		return bad_inst(X, ASIM_EUNSUPPORTED, "gather outside an embedding op", NULL);
+	uint64_t V = X->g->tensors[op->in[0]].shape[0];
+	for (uint64_t p = 0; p < D->nparts; p++) {
+		int32_t idx = (int32_t)ld_code(ap_at(X, S1, p, 0), 4);
+		if (idx < 0 || (uint64_t)idx >= V) {
+			char why[96];
+			snprintf(why, sizeof why, "%ld outside the table's %llu rows", (long)idx,
+			         (unsigned long long)V);
+			return bad_inst(X, ASIM_ERANGE, "embedding index ", why);
+		}
+		isa_ap row = *S0;
+		row.nparts = 1;
+		row.offset += (uint64_t)idx * S0->pstride;
+		if ((rc = ap_ok(X, &row)) != 0)
+			return rc;
+		for (uint64_t f = 0; f < free_n(D) && rc == 0; f++)
+			rc = move(X, in, D, p, f, &row, 0, f);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int exec_inst(fx *X, const isa_inst *in)
 {
 	const isa_ap *D = &in->dst, *S0 = &in->src[0], *S1 = &in->src[1];
@@ -539,8 +637,11 @@ static int exec_inst(fx *X, const isa_inst *in)
 		return 0;
 	case ISA_OP_DMA_COPY:
 		if (in->flags & ISA_F_GATHER)
-			return bad_inst(X, ASIM_EUNSUPPORTED, "indirect (gather) DMA", NULL);
-		if ((rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
+			return exec_gather(X, in);
+		/* integers (embedding indices) are moved, never converted */
+		if (D->dtype == S0->dtype && D->dtype == ASIM_DT_INT32
+		    ? (rc = ap_in(X, D)) || (rc = ap_in(X, S0)) || (rc = same_shape(X, D, S0))
+		    : (rc = ap_ok(X, D)) || (rc = ap_ok(X, S0)) || (rc = same_shape(X, D, S0)))
 			return rc;
 		for (uint64_t p = 0; p < D->nparts && rc == 0; p++)
 			for (uint64_t f = 0; f < free_n(D) && rc == 0; f++)
@@ -758,8 +859,9 @@ int func_run(const graph *g, const chip *c, const isa_program *p, const func_opt
 		uint64_t G = conv ? conv_groups_of(g, t) : 1;
 		for (uint64_t i = 0; i < T->elems; i++) {
 			uint64_t j = conv ? pe_ready_index(T, G, i) : i;
-			st_code(X.mem[ISA_MEM_HBM] + addr[t] + j * es, es,
-			        dp_code_load(fmt_of(T->dtype), fv->v[t], i));
+			uint32_t code = asim_dtype_is_float(T->dtype) ? dp_code_load(fmt_of(T->dtype), fv->v[t], i)
+			                : (uint32_t)((const int32_t *)fv->v[t])[i];
+			st_code(X.mem[ISA_MEM_HBM] + addr[t] + j * es, es, code);
 		}
 	}
 	/* the matmul scratch holds one instruction's operands: K ≤ partitions, M, N ≤ limits */
@@ -1060,6 +1162,61 @@ out:
 	return rc;
 }
 
+/* sgd_update, adam_update (docs/functional.md §3): per element, every step an FP32 result;
+ * m', v' rounded once to their dtypes (output slots 1, 2), and W' computed from the STORED
+ * (rounded) m', v', rounded once (slot 0); Philox index = the element's index. */
+static int ref_update(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
+                      func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_attrs *at = &op->a;
+	int adam = op->type == GRAPH_OP_ADAM_UPDATE;
+	uint64_t n = g->tensors[op->out[0]].elems;
+	float *x[4] = {NULL, NULL, NULL, NULL}, *y[3] = {NULL, NULL, NULL};
+	int rc = 0;
+	for (uint32_t i = 0; i < op->n_in && rc == 0; i++)
+		if ((x[i] = decode_t(g, fv, op->in[i])) == NULL)
+			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < op->n_out && rc == 0; i++)
+		if ((y[i] = asim_calloc(n + 1, sizeof(float))) == NULL)
+			rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	float wd = (float)at->weight_decay;
+	for (uint64_t i = 0; i < n; i++) {       /* the state: m' (and v') */
+		float w = x[0][i], dw = x[1][i], m = x[2][i];
+		if (!adam) {
+			float mn = canon((float)at->momentum * m);
+			y[1][i] = at->weight_decay != 0.0 ? canon(canon(mn + dw) + canon(wd * w)) : canon(mn + dw);
+		} else {
+			y[1][i] = canon(canon((float)at->beta1 * m) + canon((float)(1.0 - at->beta1) * dw));
+			float g2 = canon(canon(dw * dw) * (float)(1.0 - at->beta2));
+			y[2][i] = canon(canon((float)at->beta2 * x[3][i]) + g2);
+		}
+	}
+	for (unsigned k = 1; k < op->n_out; k++) {
+		round_out(g, c, o, gop, k, y[k], n, fv);
+		dp_decode_f32_array(fmt_of(g->tensors[op->out[k]].dtype), fv->v[op->out[k]], y[k], n);
+	}
+	for (uint64_t i = 0; i < n; i++) {       /* W' from the stored m', v' */
+		float w = x[0][i], u = y[1][i];
+		if (adam) {
+			float den = canon(canon((float)pow((double)y[2][i], 0.5)) + (float)at->epsilon);
+			u = canon(u / den);
+			if (at->weight_decay != 0.0)
+				u = canon(u + canon(wd * w));
+		}
+		y[0][i] = canon(w - canon((float)at->lr * u));
+	}
+	round_out(g, c, o, gop, 0, y[0], n, fv);
+out:
+	for (int i = 0; i < 4; i++)
+		asim_free(x[i]);
+	for (int i = 0; i < 3; i++)
+		asim_free(y[i]);
+	return rc;
+}
+
 /* transpose (y[i_0..] = x[.. i_d at perm[d] ..]) and concat (slices along axis): codes copied */
 static void ref_move(const graph *g, uint32_t gop, func_vals *fv)
 {
@@ -1090,6 +1247,27 @@ static void ref_move(const graph *g, uint32_t gop, func_vals *fv)
 			lin = lin * TX->shape[d] + xi[d];
 		memcpy(y + e * es, (const uint8_t *)fv->v[op->in[in]] + lin * es, es);
 	}
+}
+
+/* embedding: row r of y = table row indices[r], codes copied */
+static int ref_embedding(const graph *g, uint32_t gop, func_vals *fv, asim_err *e)
+{
+	const graph_op *op = &g->ops[gop];
+	const graph_tensor *TT = &g->tensors[op->in[0]], *TI = &g->tensors[op->in[1]];
+	uint64_t V = TT->shape[0], row = TT->elems / V * asim_dtype_bytes(TT->dtype);
+	const int32_t *idx = fv->v[op->in[1]];
+	for (uint64_t r = 0; r < TI->elems; r++) {
+		if (idx[r] < 0 || (uint64_t)idx[r] >= V) {
+			char esc[256];
+			asim_escape(esc, sizeof esc, op->name);
+			return asim_errorf(e, ASIM_ERANGE, "reference: op '%s' (embedding): index %ld at "
+			                   "element %llu outside the table's %llu rows", esc, (long)idx[r],
+			                   (unsigned long long)r, (unsigned long long)V);
+		}
+		memcpy((uint8_t *)fv->v[op->out[0]] + r * row,
+		       (const uint8_t *)fv->v[op->in[0]] + (uint64_t)idx[r] * row, row);
+	}
+	return 0;
 }
 
 /* max of the datapath's ALU: NaN if either is NaN, else the larger, the second on equality */
@@ -1235,6 +1413,12 @@ int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals 
 			break;
 		case GRAPH_OP_TRANSPOSE: case GRAPH_OP_CONCAT:
 			ref_move(g, (uint32_t)i, fv);
+			break;
+		case GRAPH_OP_EMBEDDING:
+			rc = ref_embedding(g, (uint32_t)i, fv, e);
+			break;
+		case GRAPH_OP_SGD_UPDATE: case GRAPH_OP_ADAM_UPDATE:
+			rc = ref_update(g, c, o, (uint32_t)i, fv, e);
 			break;
 		case GRAPH_OP_MAXPOOL: case GRAPH_OP_AVGPOOL: case GRAPH_OP_GLOBAL_AVGPOOL:
 			rc = ref_pool(g, c, o, (uint32_t)i, fv, e);

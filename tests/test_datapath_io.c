@@ -104,7 +104,7 @@ Test(datapath_io, npy_malformed_headers_are_errors)
 {
 	static const char *const bad[] = {
 		"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",            /* no newline */
-		"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }\n",          /* dtype */
+		"{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }\n",          /* dtype */
 		"{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }\n",          /* big-endian */
 		"{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }\n",
 		"{'descr': '<f4', 'shape': (2,), }\n",                                  /* missing key */

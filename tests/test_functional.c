@@ -325,20 +325,18 @@ Test(functional, matmul_k_tiles_accumulate_in_psum_in_ascending_k)
 Test(functional, refuses_ops_it_cannot_execute_naming_them)
 {
 	static const char G[] =
-	"accelsim: 1\nname: em\ndtype: bf16\ntensors:\n"
-	"  - {name: t, kind: weight, shape: [10, 8]}\n"
-	"  - {name: i, kind: input, shape: [4], dtype: int32}\n"
-	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: probs, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	"accelsim: 1\nname: acc\ndtype: bf16\ntensors:\n"
+	"  - {name: a, kind: input, shape: [4, 8]}\n"
+	"  - {name: b, kind: weight, shape: [8, 3]}\n"
+	"  - {name: y, kind: output, shape: [4, 3]}\n"
+	"ops:\n  - {name: probs, type: matmul, inputs: [a, b], outputs: [y], accum: bf16}\n";
 	static const char B[] =
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
-	"  - {name: w, kind: weight, shape: [4, 8]}\n"
-	"  - {name: dw, kind: input, shape: [4, 8]}\n"
-	"  - {name: m, kind: input, shape: [4, 8]}\n"
-	"  - {name: w1, kind: output, shape: [4, 8]}\n"
-	"  - {name: m1, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: step, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (embedding)", "'step' (sgd_update)"};
+	"  - {name: dy, kind: input, shape: [4, 8]}\n"
+	"  - {name: b, kind: weight, shape: [5, 8]}\n"
+	"  - {name: da, kind: output, shape: [4, 5]}\n"
+	"ops:\n  - {name: step, type: matmul_backward_data, inputs: [dy, b], outputs: [da]}\n";
+	const char *src[2] = {G, B}, *name[2] = {"'probs' (matmul)", "'step' (matmul_backward_data)"};
 	for (int k = 0; k < 2; k++) {
 		graph g;
 		asim_err e;
@@ -496,18 +494,18 @@ Test(functional, bad_input_files_are_one_line_errors_with_status_2)
 	}
 	/* an op functional mode does not cover: refused by name, before anything runs */
 	static const char SM[] =
-	"accelsim: 1\nname: em\ndtype: bf16\ntensors:\n"
-	"  - {name: t, kind: weight, shape: [10, 8]}\n"
-	"  - {name: i, kind: input, shape: [4], dtype: int32}\n"
-	"  - {name: y, kind: output, shape: [4, 8]}\n"
-	"ops:\n  - {name: probs, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	"accelsim: 1\nname: acc\ndtype: bf16\ntensors:\n"
+	"  - {name: a, kind: input, shape: [4, 8]}\n"
+	"  - {name: b, kind: weight, shape: [8, 3]}\n"
+	"  - {name: y, kind: output, shape: [4, 3]}\n"
+	"ops:\n  - {name: probs, type: matmul, inputs: [a, b], outputs: [y], accum: bf16}\n";
 	cr_assert_eq(tu_write_file(gp, SM, strlen(SM)), 0);
 	tu_result r;
 	const char *argv[] = {"accelsim", "run", gp, "--functional", NULL};
 	cr_assert_eq(tu_run(&r, argv), 0);
 	cr_expect_eq(r.status, 2);
 	cr_expect_eq(tu_count_lines(r.err), 1, "%s", r.err);
-	cr_expect(strstr(r.err, "op 'probs' (embedding)") != NULL, "%s", r.err);
+	cr_expect(strstr(r.err, "op 'probs' (matmul)") != NULL, "%s", r.err);
 	cr_expect_eq(r.outlen, 0);
 	tu_result_free(&r);
 	free(junk);
@@ -881,4 +879,191 @@ Test(functional, softmax_and_layernorm_by_hand)
 		chip_fini(&c);
 		graph_fini(&g);
 	}
+}
+
+/* ---- embedding: rows gathered at the indices --------------------------------------------
+ * 139 indices into 23 rows (repeated and out of order; 139 rows fill neither 128 nor 16
+ * partitions), and 5 indices into rows of 3000 elements (moved in pieces on the tiny chips). */
+static const char EMBED[] =
+"accelsim: 1\nname: embed\ndtype: %s\ntensors:\n"
+"  - {name: t, kind: weight, shape: [23, 19]}\n"
+"  - {name: i, kind: input, shape: [139], dtype: int32}\n"
+"  - {name: y, kind: output, shape: [139, 19]}\n"
+"  - {name: u, kind: weight, shape: [9, 3000]}\n"
+"  - {name: j, kind: input, shape: [5, 1], dtype: int32}\n"
+"  - {name: z, kind: output, shape: [5, 1, 3000]}\n"
+"ops:\n"
+"  - {name: e1, type: embedding, inputs: [t, i], outputs: [y]}\n"
+"  - {name: e2, type: embedding, inputs: [u, j], outputs: [z]}\n";
+
+Test(functional, embedding_equals_reference) { typed_equals_reference(EMBED, 2000); }
+
+/* by hand: row r of y is row idx[r] of the table, codes and all (a NaN's sign, −0) */
+Test(functional, embedding_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: eh\ndtype: bf16\ntensors:\n"
+	"  - {name: t, kind: weight, shape: [4, 3]}\n"
+	"  - {name: i, kind: input, shape: [6], dtype: int32}\n"
+	"  - {name: y, kind: output, shape: [6, 3]}\n"
+	"ops:\n  - {name: e, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	static const uint16_t tab[12] = {0x3f80, 0x4000, 0x4040, 0x8000, 0xffc1, 0x7f80,
+	                                 0x0001, 0x0002, 0x0003, 0xc2c8, 0x4248, 0x3c00};
+	static const int32_t idx[6] = {3, 3, 0, 2, 1, 3};
+	for (int k = 0; k < 2; k++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_buffer(&g, "eh.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+		load_chip(&c, k ? "tiny" : "trn1");
+		isa_program p;
+		func_vals fv;
+		lower_and_init(&g, &c, &p, &fv);
+		memcpy(fv.v[0], tab, sizeof tab);
+		memcpy(fv.v[1], idx, sizeof idx);
+		func_opts o = {0, FUNC_ORDER_PROGRAM};
+		cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+		const uint16_t *y = fv.v[2];
+		int bad = 0;
+		for (int r = 0; r < 6; r++)
+			for (int d = 0; d < 3; d++)
+				bad += y[r * 3 + d] != tab[idx[r] * 3 + d];
+		cr_expect_eq(bad, 0, "%s", k ? "tiny" : "trn1");
+		/* an index outside the table: an error naming the op and the index, nothing read */
+		((int32_t *)fv.v[1])[4] = 4;
+		asim_err_init(&e);
+		cr_expect_eq(func_run(&g, &c, &p, &o, &fv, &e), ASIM_ERANGE);
+		cr_expect(strstr(e.msg, "op 'e'") && strstr(e.msg, "embedding index 4 outside the "
+		          "table's 4 rows"), "%s", e.msg);
+		((int32_t *)fv.v[1])[4] = -1;
+		asim_err_init(&e);
+		func_vals ref;
+		cr_assert_eq(func_vals_init(&ref, &g, &e), 0);
+		memcpy(ref.v[1], fv.v[1], sizeof idx);
+		cr_expect_eq(func_reference(&g, &c, &o, &ref, &e), ASIM_ERANGE);
+		cr_expect(strstr(e.msg, "op 'e' (embedding): index -1 at element 4") != NULL, "%s", e.msg);
+		func_vals_fini(&ref);
+		func_vals_fini(&fv);
+		isa_program_fini(&p);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
+}
+
+/* --inputs: indices from int32 or int64 .npy; one outside the table is a one-line error */
+Test(functional, embedding_indices_from_npy_and_a_bad_index)
+{
+	static const char G[] =
+	"accelsim: 1\nname: en\ndtype: bf16\ntensors:\n"
+	"  - {name: t, kind: weight, shape: [4, 3]}\n"
+	"  - {name: i, kind: input, shape: [2, 3], dtype: int32}\n"
+	"  - {name: y, kind: output, shape: [2, 3, 3]}\n"
+	"ops:\n  - {name: e, type: embedding, inputs: [t, i], outputs: [y]}\n";
+	char *dir = tu_mkdtemp(), *gp = path2(dir, "g.yaml"), *tp = path2(dir, "t.npy"),
+	     *ip = path2(dir, "i.npy");
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(tu_write_file(gp, G, strlen(G)), 0);
+	size_t ts[2] = {4, 3}, is[2] = {2, 3};
+	float tab[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	int64_t i64[6] = {2, 0, 3, 3, 1, 0};
+	int32_t i32[6] = {2, 0, 3, 3, 1, 4};
+	cr_assert_eq(dp_npy_write(tp, DP_NPY_F32, ts, 2, tab, &e), 0, "%s", e.msg);
+	cr_assert_eq(dp_npy_write(ip, DP_NPY_I64, is, 2, i64, &e), 0, "%s", e.msg);
+	tu_result r;
+	const char *argv[] = {"accelsim", "run", gp, "--functional", "--inputs", dir,
+	                      "--check-reference", NULL};
+	cr_assert_eq(tu_run(&r, argv), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "functional output 'y' bf16 [2, 3, 3]") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "reference: bit-identical") != NULL, "%s", r.out);
+	tu_result_free(&r);
+	cr_assert_eq(dp_npy_write(ip, DP_NPY_I32, is, 2, i32, &e), 0, "%s", e.msg);
+	cr_assert_eq(tu_run(&r, argv), 0);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_eq(tu_count_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "i.npy: index 4 at element 5 of 'i' is outside the table's 4 rows")
+	          != NULL, "%s", r.err);
+	cr_expect_eq(r.outlen, 0, "%s", r.out);
+	tu_result_free(&r);
+	tu_rmtree(dir);
+	free(dir);
+	free(gp);
+	free(tp);
+	free(ip);
+}
+
+/* ---- optimizer updates: W', m', v' each rounded once from FP32; W' from the stored m', v' ---
+ * [37, 19] does not divide the partitions; [3, 1700] is streamed in pieces on the tiny chips.
+ * State in the graph's dtype and in fp32; v made non-negative by a relu. */
+static const char UPDATE[] =
+"accelsim: 1\nname: upd\ndtype: %s\ntensors:\n"
+"  - {name: w, kind: weight, shape: [37, 19]}\n"
+"  - {name: dw, kind: input, shape: [37, 19]}\n"
+"  - {name: m, kind: weight, shape: [37, 19]}\n"
+"  - {name: w1, kind: output, shape: [37, 19]}\n"
+"  - {name: m1, kind: output, shape: [37, 19]}\n"
+"  - {name: mf, kind: weight, shape: [37, 19], dtype: fp32}\n"
+"  - {name: w2, kind: output, shape: [37, 19]}\n"
+"  - {name: mf1, kind: output, shape: [37, 19], dtype: fp32}\n"
+"  - {name: vr, kind: weight, shape: [37, 19]}\n"
+"  - {name: v, kind: activation, shape: [37, 19]}\n"
+"  - {name: w3, kind: output, shape: [37, 19]}\n"
+"  - {name: m3, kind: output, shape: [37, 19]}\n"
+"  - {name: v3, kind: output, shape: [37, 19]}\n"
+"  - {name: a, kind: weight, shape: [3, 1700]}\n"
+"  - {name: da, kind: input, shape: [3, 1700]}\n"
+"  - {name: am, kind: weight, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: avr, kind: weight, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: av, kind: activation, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: a1, kind: output, shape: [3, 1700]}\n"
+"  - {name: am1, kind: output, shape: [3, 1700], dtype: fp32}\n"
+"  - {name: av1, kind: output, shape: [3, 1700], dtype: fp32}\n"
+"ops:\n"
+"  - {name: s1, type: sgd_update, inputs: [w, dw, m], outputs: [w1, m1], lr: 0.1, momentum: 0.9%s}\n"
+"  - {name: s2, type: sgd_update, inputs: [w, dw, mf], outputs: [w2, mf1], lr: 0.05, momentum: 0.8, weight_decay: 0.01%s}\n"
+"  - {name: r1, type: relu, inputs: [vr], outputs: [v]%s}\n"
+"  - {name: ad1, type: adam_update, inputs: [w, dw, m, v], outputs: [w3, m3, v3], lr: 0.01, weight_decay: 0.1, epsilon: 0.001%s}\n"
+"  - {name: r2, type: relu, inputs: [avr], outputs: [av]%s}\n"
+"  - {name: ad2, type: adam_update, inputs: [a, da, am, av], outputs: [a1, am1, av1], lr: 0.001%s}\n";
+
+Test(functional, sgd_and_adam_equal_reference) { typed_equals_reference(UPDATE, 20000); }
+
+/* by hand, bf16, RNE: m' = 0.5·1 + 2^-9 = 0.501953125 in FP32, a tie in bf16 → 0.5 (even);
+ * W' = 1 − 1·m' from the stored m' = 0.5, whereas the FP32 m' would give 0.498046875 (a bf16
+ * value: the two choices are told apart). */
+Test(functional, sgd_weights_from_the_stored_momentum_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: sh\ndtype: bf16\ntensors:\n"
+	"  - {name: w, kind: weight, shape: [3]}\n"
+	"  - {name: d, kind: input, shape: [3]}\n"
+	"  - {name: m, kind: weight, shape: [3]}\n"
+	"  - {name: w1, kind: output, shape: [3]}\n"
+	"  - {name: m1, kind: output, shape: [3]}\n"
+	"ops:\n  - {name: s, type: sgd_update, inputs: [w, d, m], outputs: [w1, m1], lr: 1, momentum: 0.5}\n";
+	graph g;
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(&g, "sh.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+	load_chip(&c, "trn1");
+	isa_program p;
+	func_vals fv;
+	lower_and_init(&g, &c, &p, &fv);
+	for (int i = 0; i < 3; i++) {
+		((uint16_t *)fv.v[0])[i] = 0x3f80;   /* 1 */
+		((uint16_t *)fv.v[1])[i] = 0x3b00;   /* 2^-9 */
+		((uint16_t *)fv.v[2])[i] = 0x3f80;   /* 1 */
+	}
+	func_opts o = {0, FUNC_ORDER_PROGRAM};
+	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+	const uint16_t *w1 = fv.v[3], *m1 = fv.v[4];
+	cr_expect_eq(m1[0], 0x3f00, "m' %04x (0.5: 0.501953125 rounded to bf16)", m1[0]);
+	cr_expect_eq(w1[0], 0x3f00, "W' %04x (0.5, from the stored m')", w1[0]);
+	func_vals_fini(&fv);
+	isa_program_fini(&p);
+	chip_fini(&c);
+	graph_fini(&g);
 }

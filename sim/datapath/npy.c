@@ -19,11 +19,13 @@ size_t dp_npy_itemsize(dp_npy_dtype t)
 	case DP_NPY_F32: return 4;
 	case DP_NPY_F64: return 8;
 	case DP_NPY_U8: return 1;
+	case DP_NPY_I32: return 4;
+	case DP_NPY_I64: return 8;
 	default: return 2;
 	}
 }
 
-static const char *const descrs[] = {"<f4", "<f8", "|u1", "<u2"};
+static const char *const descrs[] = {"<f4", "<f8", "|u1", "<u2", "<i4", "<i8"};
 
 typedef struct scan {
 	const char *p, *end, *base;
@@ -117,7 +119,7 @@ int dp_npy_parse(const void *buf, size_t len, const char *name, dp_npy *out, asi
 			if ((rc = quoted(&s, d, sizeof d)) != ASIM_OK)
 				return rc;
 			int found = -1;
-			for (int i = 0; i < 4; i++)
+			for (int i = 0; i < 6; i++)
 				if (strcmp(d, descrs[i]) == 0)
 					found = i;
 			if (strcmp(d, "<u1") == 0)
@@ -126,7 +128,7 @@ int dp_npy_parse(const void *buf, size_t len, const char *name, dp_npy *out, asi
 				char esc[64];
 				asim_escape(esc, sizeof esc, d);
 				return asim_errorf(e, ASIM_EUNSUPPORTED, "%s: .npy dtype '%s' not supported "
-				                   "(<f4, <f8, |u1, <u2)", name, esc);
+				                   "(<f4, <f8, |u1, <u2, <i4, <i8)", name, esc);
 			}
 			out->dtype = (dp_npy_dtype)found;
 			have_descr = 1;

@@ -1,6 +1,6 @@
 /*
  * npy.h -- NumPy .npy files (format versions 1.0, 2.0, 3.0): little-endian, C order, payloads
- * float32 ('<f4'), float64 ('<f8'), uint8 ('|u1') and uint16 ('<u2').
+ * float32 ('<f4'), float64 ('<f8'), uint8 ('|u1'), uint16 ('<u2'), int32 ('<i4') and int64 ('<i8').
  *
  *     "\x93NUMPY" major minor  HEADER_LEN (u16 LE for 1.x, u32 LE for 2.x/3.x)
  *     {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }   + spaces + '\n'
@@ -24,7 +24,7 @@
 #define DP_NPY_MAX_DIMS 8
 #define DP_NPY_MAX_BYTES ((size_t)1 << 32)   /* refuse larger payloads */
 
-typedef enum dp_npy_dtype { DP_NPY_F32, DP_NPY_F64, DP_NPY_U8, DP_NPY_U16 } dp_npy_dtype;
+typedef enum dp_npy_dtype { DP_NPY_F32, DP_NPY_F64, DP_NPY_U8, DP_NPY_U16, DP_NPY_I32, DP_NPY_I64 } dp_npy_dtype;
 
 typedef struct dp_npy {
 	dp_npy_dtype dtype;
