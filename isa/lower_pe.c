@@ -483,6 +483,13 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	return 0;
 }
 
+/* bytes per partition that a buffer of x bytes takes: lower_sbuf_alloc rounds to whole chunks */
+static uint64_t mm_rnd(const lower_ctx *L, uint64_t x) { return lower_ceil(lower_max(x, 1), L->chunk) * L->chunk; }
+
+/* the largest multiple of the chunk ≤ x: n items of s bytes with n·s ≤ mm_down(x) still fit
+ * once rounded up to whole chunks */
+static uint64_t mm_down(const lower_ctx *L, uint64_t x) { return x / L->chunk * L->chunk; }
+
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
 	const chip *c = L->c;
@@ -506,21 +513,27 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	for (size_t i = (size_t)L->gop + 1; i < L->g->n_ops && last; i++)
 		if (L->g->ops[i].type != GRAPH_OP_RESHAPE)
 			last = 0;
-	if (last)
+	if (last) {
+		/* the whole ring, started at its first chunk: a ring head mid-way would wrap an op
+		 * of more than half the ring onto its own earlier buffers */
 		budget = L->sbuf_cap;
+		L->ring = 0;
+	}
 	if (mmax == 0)
 		return lower_mapping_error(L, "PSUM bank too small for one FP32 column");
 	/* fixed buffers */
 	uint64_t stage_b = (!m->a_km || m->b_nk) ? lower_min(m->K, rows) * lower_max(esA, esB) : 0;
 	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
-	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb + cols * esb;
+	/* every term below is in whole chunks (mm_rnd, mm_down), as lower_sbuf_alloc allocates */
+	uint64_t fixed = (stage_b ? 2 * mm_rnd(L, stage_b) : 0) + 2 * mm_rnd(L, mmax * esY)
+	               + 2 * mm_rnd(L, cols * esY) + (esb ? mm_rnd(L, ntn * esb) + mm_rnd(L, cols * esb) : 0);
 	if (fixed > budget)
 		return lower_mapping_error(L, "matmul staging buffers need %llu bytes per SBUF partition, "
 		                           "%llu available", (unsigned long long)fixed,
 		                           (unsigned long long)budget);
 	uint64_t rest = budget - fixed;
 	/* B: resident, or streamed per (kt, nt) tile (double-buffered) */
-	int b_res = ktn * m->N * esB <= rest / 2;
+	int b_res = mm_rnd(L, ktn * m->N * esB) <= rest / 2;
 	/* Not resident: a BLOCK of A (Mb rows × all of K, as A^T tiles) stays in SBUF while B
 	 * streams past it in PANELS [all K tiles × pw stationary column tiles], one transfer each,
 	 * double-buffered. Each panel is reused across the Mb rows, so the HBM traffic is
@@ -536,8 +549,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	int b_panel = 0;
 	if (!b_res && !m->b_nk)
 		for (;; pw /= 2) {
-			uint64_t pb = ktn * pw * cols * esB;
-			if (2 * pb <= rest && (rest - 2 * pb) / 2 / lower_max(ktn * esA, 1) >= amin) {
+			uint64_t pb = mm_rnd(L, ktn * pw * cols * esB);
+			if (2 * pb <= rest && mm_down(L, (rest - 2 * pb) / 2) / lower_max(ktn * esA, 1) >= amin) {
 				b_panel = 1;
 				break;
 			}
@@ -550,12 +563,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		return mm_lower_kb(L, m, fold, &kbp);
 	}
 	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
-	if (!b_res && !b_panel && 2 * b_bytes > rest / 2)
+	if (!b_res && !b_panel && 2 * mm_rnd(L, b_bytes) > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
-	rest -= b_res ? b_bytes : 2 * b_bytes;
+	rest -= b_res ? mm_rnd(L, b_bytes) : 2 * mm_rnd(L, b_bytes);
 	/* A^T: a block of Mb columns per K tile, double-buffered (a multiple of the moving chunk, so
 	 * the tile count stays ⌈K/rows⌉·⌈N/cols⌉·⌈M/mmax⌉); else streamed per tile */
-	uint64_t mb = rest / 2 / lower_max(ktn * esA, 1);
+	uint64_t mb = mm_down(L, rest / 2) / lower_max(ktn * esA, 1);
 	int a_res = mb >= amin;
 	if (a_res) {
 		mb = mb / mc0 * mc0;
@@ -563,13 +576,13 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			mb = m->M;
 	} else {
 		mb = mc0;
-		if (2 * mmax * esA > rest)
+		if (2 * mm_rnd(L, mmax * esA) > rest)
 			return lower_mapping_error(L, "a moving tile does not fit in SBUF");
 	}
 	uint64_t a_bytes = a_res ? ktn * mb * esA : mmax * esA;
 	/* whole-row staging of A (stored [M, K]) when two rows of K fit beside everything else */
-	uint64_t used = fixed + (b_res ? b_bytes : 2 * b_bytes) + 2 * a_bytes;
-	int a_wide = a_res && !m->a_km && 2 * m->K * esA <= budget - lower_min(budget, used);
+	uint64_t used = fixed + (b_res ? mm_rnd(L, b_bytes) : 2 * mm_rnd(L, b_bytes)) + 2 * mm_rnd(L, a_bytes);
+	int a_wide = a_res && !m->a_km && 2 * mm_rnd(L, m->K * esA) <= budget - lower_min(budget, used);
 	uint32_t blk = P < 128 ? P : 128, asi = 0;
 
 	lower_buf stage[2], yb[2], ys[2], bias, bstage, bbuf[2], abuf[2], astage[2];
@@ -590,9 +603,9 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	/* whole output rows (runs of N) when N spans several stationary tiles and two sets of
 	 * row blocks fit in what is left */
 	uint64_t nrb = lower_ceil(lower_min(mmax, m->M), blk);
-	used += a_wide ? 2 * m->K * esA : 0;
+	used += a_wide ? 2 * mm_rnd(L, m->K * esA) : 0;
 	int rowstore = b_res && ntn > 1 && nrb <= MM_ROWBLK
-	               && 2 * nrb * m->N * esY <= budget - lower_min(budget, used);
+	               && 2 * nrb * mm_rnd(L, m->N * esY) <= budget - lower_min(budget, used);
 	/* input-stationary serial-fold arrays: A^T resident, B resident, no bias (else the WS
 	 * mapping; docs/lowering.md) */
 	int is_mode = serial && c->pe.dataflow == CHIP_INPUT_STATIONARY && a_res && b_res
