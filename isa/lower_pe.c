@@ -233,24 +233,25 @@ static void mm_load_kf(lower_ctx *L, uint32_t t, uint64_t base, uint64_t ld, int
 	}
 }
 
-/* A stored [M, K]: rows [m0, m0+mbn) × columns [k0, k0+kspan) in 128-row blocks of whole runs
- * (one transfer of kspan elements per partition into a stage), each K tile turned by the vector
- * engine into A^T tile [≤rows parts × mbn] number ktd + j of `ab` (tile j of the span) */
-static void mm_load_at_rows(lower_ctx *L, const mm_desc *m, uint64_t abase, uint64_t m0, uint64_t mbn,
-                            uint64_t k0, uint64_t kspan, lower_buf *ab, uint64_t ktd,
-                            lower_buf astage[2], uint32_t *asi)
+/* An operand t stored [F, K] (A stored [M, K], or B stored [N, K]): rows [m0, m0+mbn) × columns
+ * [k0, k0+kspan) in 128-row blocks of whole runs (one transfer of kspan elements per partition
+ * into a stage), each K tile turned by the vector engine into tile [≤rows parts × mbn] number
+ * ktd + j of `ab` (tile j of the span) */
+static void mm_load_rows_turned(lower_ctx *L, uint32_t t, uint64_t K, uint64_t abase, uint64_t m0,
+                                uint64_t mbn, uint64_t k0, uint64_t kspan, lower_buf *ab, uint64_t ktd,
+                                lower_buf astage[2], uint32_t *asi)
 {
 	uint32_t rows, cols, P = L->c->sbuf.partitions, blk = P < 128 ? P : 128;
-	uint64_t mmax, esA = mm_es(L, m->ta);
-	asim_dtype dtA = mm_dt(L, m->ta);
+	uint64_t mmax, esA = mm_es(L, t);
+	asim_dtype dtA = mm_dt(L, t);
 	pe_dims(L, &rows, &cols, &mmax);
 	for (uint64_t fb = 0; fb < mbn; fb += blk) {
 		uint32_t bn = (uint32_t)lower_min(blk, mbn - fb);
 		lower_buf *s = &astage[(*asi)++ % 2];
-		isa_ap src = lower_ap_hbm(dtA, abase + ((m0 + fb) * m->K + k0) * esA, bn, m->K * esA,
+		isa_ap src = lower_ap_hbm(dtA, abase + ((m0 + fb) * K + k0) * esA, bn, K * esA,
 		                          (uint32_t)kspan, esA, 1, 0);
 		isa_ap sd = lower_ap_sbuf(dtA, 0, bn, s->off, (uint32_t)kspan, esA, 1, 0);
-		lower_load(L, m->ta, &sd, &src, s, 1);
+		lower_load(L, t, &sd, &src, s, 1);
 		for (uint64_t j = 0; j * rows < kspan; j++) {
 			uint32_t kn = (uint32_t)lower_min(rows, kspan - j * rows);
 			isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
@@ -353,10 +354,12 @@ static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_
 	double bw = c->dma_gb_per_s;                                    /* bytes per ns */
 	double tr_ns = (double)(c->vector.fixed_cycles + blk) / c->vector.clock_ghz;  /* one 128×128 turn */
 	best->cost = -1;
-	fixed += 12 * L->chunk;        /* each of the ≤ 12 buffers rounds up to whole chunks */
-	if (fixed >= budget || m->b_nk)
+	fixed += (m->b_nk ? 14 : 12) * L->chunk;   /* each buffer rounds up to whole chunks */
+	if (fixed >= budget)
 		return -1;
-	uint64_t rest = budget - fixed, stg = m->a_km ? 0 : 2 * rows * esA;
+	/* per K tile of a block: the stages of the operands stored with K innermost (A [M, K],
+	 * B [N, K]: whole rows of the block's K span, turned by the vector engine) */
+	uint64_t rest = budget - fixed, stg = (m->a_km ? 0 : 2 * rows * esA) + (m->b_nk ? 2 * rows * esB : 0);
 	for (uint64_t mcw = lower_min(mmax, m->M); mcw >= 1; mcw /= 2) {
 		uint64_t spb = mmax / mcw, S = nps * spb;
 		for (uint64_t nmc = 1; nmc <= S; nmc++) {
@@ -374,9 +377,12 @@ static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_
 					continue;
 				double apass = a_full ? 1 : (double)lower_ceil(m->N, Nb);
 				uint64_t arun = m->a_km ? Mb * esA : lower_min(kb * rows, m->K) * esA;
+				uint64_t brun = m->b_nk ? lower_min(kb * rows, m->K) * esB : Nb * esB;
+				double bpass = (double)lower_ceil(m->M, Mb);
 				double dma = apass * (double)(m->M * m->K * esA) * mm_dma_eff(c, arun)
-				           + (double)lower_ceil(m->M, Mb) * (double)(m->K * m->N * esB) * mm_dma_eff(c, Nb * esB);
-				double vec = m->a_km ? 0 : apass * (double)(lower_ceil(m->M, blk) * ktn) * tr_ns;
+				           + bpass * (double)(m->K * m->N * esB) * mm_dma_eff(c, brun);
+				double vec = (m->a_km ? 0 : apass * (double)(lower_ceil(m->M, blk) * ktn) * tr_ns)
+				           + (m->b_nk ? bpass * (double)(lower_ceil(m->N, blk) * ktn) * tr_ns : 0);
 				double cost = dma / bw > vec ? dma / bw : vec;
 				if (best->cost < 0 || cost < best->cost) {
 					best->mcw = mcw;
@@ -405,14 +411,16 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	uint64_t mcw = pl->mcw, spb = mmax / mcw, kb = pl->kb;
 	uint64_t Mb = lower_min(pl->nmc * mcw, m->M), Nb = lower_min(pl->nbt * cols, m->N);
 	uint64_t nps = lower_min(L->psum_budget, LOWER_MAX_BUFS / 4);
-	lower_buf yb[2], ys[2], bias, bstage, abuf[2], bbuf[2], astage[2], ps[LOWER_MAX_BUFS / 4];
-	uint32_t yi = 0, ysi = 0, ai = 0, bi = 0, asi = 0;
+	lower_buf yb[2], ys[2], bias, bstage, abuf[2], bbuf[2], astage[2], btstage[2], ps[LOWER_MAX_BUFS / 4];
+	uint32_t yi = 0, ysi = 0, ai = 0, bi = 0, asi = 0, bsi = 0;
 	mm_alloc_out(L, m, yb, ys, &bias, &bstage);
 	for (int i = 0; i < 2; i++) {
 		lower_sbuf_alloc(L, &abuf[i], (pl->a_full ? ktn : kb) * Mb * esA);
 		lower_sbuf_alloc(L, &bbuf[i], kb * Nb * esB);
 		if (!m->a_km)
 			lower_sbuf_alloc(L, &astage[i], lower_min(kb * rows, m->K) * esA);
+		if (m->b_nk)
+			lower_sbuf_alloc(L, &btstage[i], lower_min(kb * rows, m->K) * esB);
 	}
 	for (uint64_t i = 0; i < nps; i++)
 		lower_psum_alloc(L, &ps[i]);
@@ -441,10 +449,15 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 								           (uint32_t)lower_min(rows, m->K - k0 - j * rows), m0, (uint32_t)mbn,
 								           ab, (ktd + j) * mbn * esA, ktd + j == 0, NULL, NULL);
 						else
-							mm_load_at_rows(L, m, abase, m0, mbn, k0, kspan, ab, ktd, astage, &asi);
+							mm_load_rows_turned(L, m->ta, m->K, abase, m0, mbn, k0, kspan, ab, ktd, astage, &asi);
 					}
+					/* B [kb tiles × Nb]: stored [K, N], one transfer; stored [N, K], whole-row
+					 * runs of the K span turned like A's */
 					lower_buf *bb = &bbuf[bi++ % 2];
-					mm_load_bblock(L, m, bbase, k0, kspan, n0, (uint32_t)nbn, bb, nbn * esB);
+					if (m->b_nk)
+						mm_load_rows_turned(L, m->tb, m->K, bbase, n0, nbn, k0, kspan, bb, 0, btstage, &bsi);
+					else
+						mm_load_bblock(L, m, bbase, k0, kspan, n0, (uint32_t)nbn, bb, nbn * esB);
 					for (uint64_t nt = 0; nt < nbt; nt++) {
 						uint32_t nn = (uint32_t)lower_min(cols, nbn - nt * cols);
 						for (uint64_t mc = 0; mc < nmc; mc++) {
@@ -483,6 +496,13 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	return 0;
 }
 
+/* bytes per partition that a buffer of x bytes takes: lower_sbuf_alloc rounds to whole chunks */
+static uint64_t mm_rnd(const lower_ctx *L, uint64_t x) { return lower_ceil(lower_max(x, 1), L->chunk) * L->chunk; }
+
+/* the largest multiple of the chunk ≤ x: n items of s bytes with n·s ≤ mm_down(x) still fit
+ * once rounded up to whole chunks */
+static uint64_t mm_down(const lower_ctx *L, uint64_t x) { return x / L->chunk * L->chunk; }
+
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
 	const chip *c = L->c;
@@ -506,21 +526,27 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	for (size_t i = (size_t)L->gop + 1; i < L->g->n_ops && last; i++)
 		if (L->g->ops[i].type != GRAPH_OP_RESHAPE)
 			last = 0;
-	if (last)
+	if (last) {
+		/* the whole ring, started at its first chunk: a ring head mid-way would wrap an op
+		 * of more than half the ring onto its own earlier buffers */
 		budget = L->sbuf_cap;
+		L->ring = 0;
+	}
 	if (mmax == 0)
 		return lower_mapping_error(L, "PSUM bank too small for one FP32 column");
 	/* fixed buffers */
 	uint64_t stage_b = (!m->a_km || m->b_nk) ? lower_min(m->K, rows) * lower_max(esA, esB) : 0;
 	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
-	uint64_t fixed = 2 * stage_b + 2 * mmax * esY + 2 * cols * esY + ntn * esb + cols * esb;
+	/* every term below is in whole chunks (mm_rnd, mm_down), as lower_sbuf_alloc allocates */
+	uint64_t fixed = (stage_b ? 2 * mm_rnd(L, stage_b) : 0) + 2 * mm_rnd(L, mmax * esY)
+	               + 2 * mm_rnd(L, cols * esY) + (esb ? mm_rnd(L, ntn * esb) + mm_rnd(L, cols * esb) : 0);
 	if (fixed > budget)
 		return lower_mapping_error(L, "matmul staging buffers need %llu bytes per SBUF partition, "
 		                           "%llu available", (unsigned long long)fixed,
 		                           (unsigned long long)budget);
 	uint64_t rest = budget - fixed;
 	/* B: resident, or streamed per (kt, nt) tile (double-buffered) */
-	int b_res = ktn * m->N * esB <= rest / 2;
+	int b_res = mm_rnd(L, ktn * m->N * esB) <= rest / 2;
 	/* Not resident: a BLOCK of A (Mb rows × all of K, as A^T tiles) stays in SBUF while B
 	 * streams past it in PANELS [all K tiles × pw stationary column tiles], one transfer each,
 	 * double-buffered. Each panel is reused across the Mb rows, so the HBM traffic is
@@ -536,8 +562,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	int b_panel = 0;
 	if (!b_res && !m->b_nk)
 		for (;; pw /= 2) {
-			uint64_t pb = ktn * pw * cols * esB;
-			if (2 * pb <= rest && (rest - 2 * pb) / 2 / lower_max(ktn * esA, 1) >= amin) {
+			uint64_t pb = mm_rnd(L, ktn * pw * cols * esB);
+			if (2 * pb <= rest && mm_down(L, (rest - 2 * pb) / 2) / lower_max(ktn * esA, 1) >= amin) {
 				b_panel = 1;
 				break;
 			}
@@ -550,12 +576,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		return mm_lower_kb(L, m, fold, &kbp);
 	}
 	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
-	if (!b_res && !b_panel && 2 * b_bytes > rest / 2)
+	if (!b_res && !b_panel && 2 * mm_rnd(L, b_bytes) > rest / 2)
 		return lower_mapping_error(L, "a %u-column weight tile does not fit in SBUF", cols);
-	rest -= b_res ? b_bytes : 2 * b_bytes;
+	rest -= b_res ? mm_rnd(L, b_bytes) : 2 * mm_rnd(L, b_bytes);
 	/* A^T: a block of Mb columns per K tile, double-buffered (a multiple of the moving chunk, so
 	 * the tile count stays ⌈K/rows⌉·⌈N/cols⌉·⌈M/mmax⌉); else streamed per tile */
-	uint64_t mb = rest / 2 / lower_max(ktn * esA, 1);
+	uint64_t mb = mm_down(L, rest / 2) / lower_max(ktn * esA, 1);
 	int a_res = mb >= amin;
 	if (a_res) {
 		mb = mb / mc0 * mc0;
@@ -563,13 +589,13 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			mb = m->M;
 	} else {
 		mb = mc0;
-		if (2 * mmax * esA > rest)
+		if (2 * mm_rnd(L, mmax * esA) > rest)
 			return lower_mapping_error(L, "a moving tile does not fit in SBUF");
 	}
 	uint64_t a_bytes = a_res ? ktn * mb * esA : mmax * esA;
 	/* whole-row staging of A (stored [M, K]) when two rows of K fit beside everything else */
-	uint64_t used = fixed + (b_res ? b_bytes : 2 * b_bytes) + 2 * a_bytes;
-	int a_wide = a_res && !m->a_km && 2 * m->K * esA <= budget - lower_min(budget, used);
+	uint64_t used = fixed + (b_res ? mm_rnd(L, b_bytes) : 2 * mm_rnd(L, b_bytes)) + 2 * mm_rnd(L, a_bytes);
+	int a_wide = a_res && !m->a_km && 2 * mm_rnd(L, m->K * esA) <= budget - lower_min(budget, used);
 	uint32_t blk = P < 128 ? P : 128, asi = 0;
 
 	lower_buf stage[2], yb[2], ys[2], bias, bstage, bbuf[2], abuf[2], astage[2];
@@ -590,9 +616,9 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	/* whole output rows (runs of N) when N spans several stationary tiles and two sets of
 	 * row blocks fit in what is left */
 	uint64_t nrb = lower_ceil(lower_min(mmax, m->M), blk);
-	used += a_wide ? 2 * m->K * esA : 0;
+	used += a_wide ? 2 * mm_rnd(L, m->K * esA) : 0;
 	int rowstore = b_res && ntn > 1 && nrb <= MM_ROWBLK
-	               && 2 * nrb * m->N * esY <= budget - lower_min(budget, used);
+	               && 2 * nrb * mm_rnd(L, m->N * esY) <= budget - lower_min(budget, used);
 	/* input-stationary serial-fold arrays: A^T resident, B resident, no bias (else the WS
 	 * mapping; docs/lowering.md) */
 	int is_mode = serial && c->pe.dataflow == CHIP_INPUT_STATIONARY && a_res && b_res
@@ -638,7 +664,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					if (a_res && a_wide) {
 						/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
 						 * partition, one transfer), then each K tile turned by the vector engine */
-						mm_load_at_rows(L, m, abase, m0, mbn, 0, m->K, ab, 0, astage, &asi);
+						mm_load_rows_turned(L, m->ta, m->K, abase, m0, mbn, 0, m->K, ab, 0, astage, &asi);
 					} else if (a_res)
 						for (uint64_t kt = 0; kt < ktn; kt++) {
 							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);

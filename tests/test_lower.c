@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "isa/lower.h"
 #include "isa/lower_int.h"
@@ -116,6 +118,20 @@ static void chip_tiny(chip *c)
 	c->sbuf_bytes = 8 * 4096;
 	c->psum_bytes = 8 * 512;
 	c->psum_bank_bytes = 256;
+}
+
+/* 16 × 16 PE, 16 partitions of 4 KiB SBUF, PSUM 16 × 4 banks of 256 B, 4 DMA queues */
+static void chip_tiny16(chip *c)
+{
+	chip_tiny(c);
+	c->name = (char *)"tiny16";
+	c->pe.rows = c->pe.cols = 16;
+	c->vector.lanes = c->scalar.lanes = 16;
+	c->sbuf.partitions = 16;
+	c->psum = (chip_psum){ .partitions = 16, .banks = 4, .partition_bytes = 1024 };
+	c->dma.engines = 4;
+	c->sbuf_bytes = 16 * 4096;
+	c->psum_bytes = 16 * 1024;
 }
 
 /* ---- program analysis (independent of the lowering's internals) ---------------------------- */
@@ -559,6 +575,97 @@ Test(lower, optimizer_updates_stream_weights_through_sbuf)
 	cr_expect_eq(s.hbm_bytes, 7 * n * 4);
 	cr_expect_eq(s.matmuls, 0);
 	prog_free(&p);
+}
+
+/* Every small matmul-family shape on the tiny chips either lowers (with exactly the op's MACs)
+ * or is an ASIM_EMAPPING error -- never an assertion failure. Each case runs in a forked child,
+ * so an abort is seen as a signal: child exit 0 = lowered with M·K·N MACs (counted here from
+ * the emitted matmuls' access patterns), 2 = ASIM_EMAPPING, 3 = wrong MACs, 4 = another error.
+ * Variants: matmul, transpose_a, transpose_b, both, backward data, backward weight; fp32 and
+ * bf16; the op alone (the graph's last op: the whole SBUF) or followed by a relu (half). */
+static int mm_sweep_child(const chip *c, int variant, uint64_t M, uint64_t K, uint64_t N,
+                          asim_dtype dt, int follow)
+{
+	tg b;
+	tg_init(&b);
+	uint32_t in[2], Y;
+	graph_op_type ty = variant == 4 ? GRAPH_OP_MATMUL_BWD_DATA
+	                 : variant == 5 ? GRAPH_OP_MATMUL_BWD_WEIGHT : GRAPH_OP_MATMUL;
+	int ta = variant == 1 || variant == 3, tb = variant == 2 || variant == 3;
+	if (variant == 4) {            /* dA[M,K] = dY[M,N] · B^T, B stored [K,N]: here K ↔ N */
+		in[0] = tg_tensor(&b, dt, GRAPH_INPUT, 2, M, K);
+		in[1] = tg_tensor(&b, dt, GRAPH_WEIGHT, 2, N, K);
+		Y = tg_tensor(&b, dt, follow ? GRAPH_ACTIVATION : GRAPH_OUTPUT, 2, M, N);
+	} else if (variant == 5) {     /* dB[M,N] = A^T · dY, A [K,M], dY [K,N] */
+		in[0] = tg_tensor(&b, dt, GRAPH_INPUT, 2, K, M);
+		in[1] = tg_tensor(&b, dt, GRAPH_INPUT, 2, K, N);
+		Y = tg_tensor(&b, dt, follow ? GRAPH_ACTIVATION : GRAPH_OUTPUT, 2, M, N);
+	} else {
+		in[0] = ta ? tg_tensor(&b, dt, GRAPH_INPUT, 2, K, M) : tg_tensor(&b, dt, GRAPH_INPUT, 2, M, K);
+		in[1] = tb ? tg_tensor(&b, dt, GRAPH_WEIGHT, 2, N, K) : tg_tensor(&b, dt, GRAPH_WEIGHT, 2, K, N);
+		Y = tg_tensor(&b, dt, follow ? GRAPH_ACTIVATION : GRAPH_OUTPUT, 2, M, N);
+	}
+	graph_op *o = tg_op(&b, ty, 2, in, 1, &Y, 7, 3);
+	o->a.transpose_a = (uint8_t)ta;
+	o->a.transpose_b = (uint8_t)tb;
+	if (follow) {
+		uint32_t Z = tg_tensor(&b, dt, GRAPH_OUTPUT, 2, M, N);
+		tg_op(&b, GRAPH_OP_RELU, 1, &Y, 1, &Z, 8, 3);
+	}
+	asim_err e;
+	asim_err_init(&e);
+	lower_opts opts = { 0 };
+	isa_program p;
+	memset(&p, 0, sizeof p);
+	int rc = lower_graph(&b.g, c, &opts, &p, &e);
+	if (rc == ASIM_EMAPPING)
+		return strncmp(e.msg, "test.yaml:7:3: ", 15) == 0 ? 2 : 4;
+	if (rc != 0)
+		return 4;
+	uint64_t macs = 0;
+	for (size_t i = 0; i < p.n; i++)
+		if (p.insts[i].opcode == ISA_OP_MATMUL)
+			macs += (uint64_t)p.insts[i].src[0].nparts * p.insts[i].src[0].n[0] * p.insts[i].src[0].n[1]
+			        * p.insts[i].src[1].n[0] * p.insts[i].src[1].n[1];
+	prog_free(&p);
+	return macs == M * K * N ? 0 : 3;
+}
+
+Test(lower, small_matmul_family_sweep_never_aborts)
+{
+	static const uint64_t dims[] = { 1, 7, 19, 37, 64, 130, 300 };
+	const size_t nd = sizeof dims / sizeof dims[0];
+	chip chips[2];
+	chip_tiny(&chips[0]);
+	chip_tiny16(&chips[1]);
+	unsigned mapped = 0, refused = 0;
+	for (int ci = 0; ci < 2; ci++)
+		for (int v = 0; v < 6; v++)
+			for (int d = 0; d < 2; d++)
+				for (int f = 0; f < 2; f++)
+					for (size_t i = 0; i < nd * nd * nd; i++) {
+						uint64_t M = dims[i / (nd * nd)], K = dims[i / nd % nd], N = dims[i % nd];
+						asim_dtype dt = d ? ASIM_DT_BF16 : ASIM_DT_FP32;
+						fflush(NULL);
+						pid_t pid = fork();
+						cr_assert_geq(pid, 0);
+						if (pid == 0)
+							_exit(mm_sweep_child(&chips[ci], v, M, K, N, dt, f));
+						int st = 0;
+						cr_assert_eq(waitpid(pid, &st, 0), pid);
+						cr_expect(WIFEXITED(st), "%s variant %d %s%s M=%llu K=%llu N=%llu: "
+						          "killed by signal %d", chips[ci].name, v, d ? "bf16" : "fp32",
+						          f ? " +relu" : "", (unsigned long long)M, (unsigned long long)K,
+						          (unsigned long long)N, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+						int x = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+						cr_expect(x == 0 || x == 2, "%s variant %d %s%s M=%llu K=%llu N=%llu: exit %d",
+						          chips[ci].name, v, d ? "bf16" : "fp32", f ? " +relu" : "",
+						          (unsigned long long)M, (unsigned long long)K, (unsigned long long)N, x);
+						mapped += x == 0;
+						refused += x == 2;
+					}
+	/* the tiny chips are small, not that small: every one of these shapes maps */
+	cr_expect_eq(refused, 0, "%u of %u shapes refused", refused, mapped + refused);
 }
 
 /* ---- errors ------------------------------------------------------------------------------ */
