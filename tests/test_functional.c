@@ -1111,19 +1111,21 @@ static const char MMBWD[] =
 "  - {name: bd3, type: matmul_backward_data, inputs: [dy3, b], outputs: [da3]%s}\n"
 "  - {name: bwt, type: matmul_backward_weight, inputs: [at, dyt], outputs: [dbt]%s}\n";
 
-/* trn1 and edge-npu (not the tiny chips: the matmul planning is being changed there), bf16 and
- * fp32, RNE and SR */
+/* trn1 and edge-npu (not the tiny chips: the matmul planning is being changed there), as shipped
+ * and made serial-fold weight- and input-stationary arrays, bf16 and fp32, RNE and SR */
 Test(functional, matmul_backward_ops_equal_reference)
 {
 	static const char *const chips[] = {"trn1", "edge-npu"};
 	static const char *const dts[] = {"bf16", "fp32"};
 	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, NULL);
+	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, "weight_stationary");
+	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, "input_stationary");
 }
 
 /* 3×3 convolutions, C_in = 5, C_out = 7: stride 1 padding 1, stride 2 padding 1 (dX's last row
  * and column receive no dY), and a dilated 3×3 (dilation 2, padding 2) with C_out = 40 (two
  * channel tiles of edge-npu's 32 rows in backward data) over rows of 40 pixels (backward weight:
- * row segments of 32 pixels on edge-npu) */
+ * row segments of 32 pixels on edge-npu); a grouped backward weight (2 groups, stride 2) */
 static const char CONVBWD[] =
 "accelsim: 1\nname: convbwd\ndtype: %s\ntensors:\n"
 "  - {name: x, kind: input, shape: [2, 5, 9, 11]}\n"
@@ -1139,13 +1141,17 @@ static const char CONVBWD[] =
 "  - {name: dy3, kind: input, shape: [1, 40, 6, 40]}\n"
 "  - {name: dx3, kind: output, shape: [1, 5, 6, 40]}\n"
 "  - {name: dw3, kind: output, shape: [40, 5, 3, 3]}\n"
+"  - {name: xg, kind: input, shape: [1, 6, 7, 8]}\n"
+"  - {name: dyg, kind: input, shape: [1, 4, 4, 4]}\n"
+"  - {name: dwg, kind: output, shape: [4, 3, 3, 3]}\n"
 "ops:\n"
 "  - {name: d1, type: conv2d_backward_data, inputs: [dy1, w], outputs: [dx1], padding: 1%s}\n"
 "  - {name: g1, type: conv2d_backward_weight, inputs: [x, dy1], outputs: [dw1], padding: 1%s}\n"
 "  - {name: d2, type: conv2d_backward_data, inputs: [dy2, w], outputs: [dx2], stride: 2, padding: 1%s}\n"
 "  - {name: g2, type: conv2d_backward_weight, inputs: [x, dy2], outputs: [dw2], stride: 2, padding: 1%s}\n"
 "  - {name: d3, type: conv2d_backward_data, inputs: [dy3, w3], outputs: [dx3], dilation: 2, padding: 2%s}\n"
-"  - {name: g3, type: conv2d_backward_weight, inputs: [x3, dy3], outputs: [dw3], dilation: 2, padding: 2%s}\n";
+"  - {name: g3, type: conv2d_backward_weight, inputs: [x3, dy3], outputs: [dw3], dilation: 2, padding: 2%s}\n"
+"  - {name: gg, type: conv2d_backward_weight, inputs: [xg, dyg], outputs: [dwg], stride: 2, padding: 1, groups: 2%s}\n";
 
 Test(functional, conv_backward_ops_equal_reference)
 {
@@ -1213,4 +1219,29 @@ Test(functional, conv_backward_weight_pixel_tiles_accumulate_in_psum_by_hand)
 	float y2 = bwd_weight_result("2"), y4 = bwd_weight_result("4");
 	cr_expect_eq(y2, 1.0f + 0x1p-23f, "2 rows: got %a", (double)y2);
 	cr_expect_eq(y4, 1.0f, "4 rows: got %a", (double)y4);
+}
+
+/* the shipped training step, every op covered: each computed tensor equals the reference on
+ * trn1 and edge-npu (SR on the weight write-back) */
+Test(functional, mlp_train_step_equals_reference)
+{
+	static const char *const chips[] = {"trn1", "edge-npu"};
+	char *path = tu_srcpath("models/graphs/mlp_train_step.yaml");
+	for (int ci = 0; ci < 2; ci++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_file(&g, path, &e), 0, "%s", e.msg);
+		load_chip(&c, chips[ci]);
+		func_vals fv, ref;
+		run_both(&g, &c, 11, FUNC_ORDER_PROGRAM, &fv, &ref);
+		cr_expect_gt(nonzero(&g, &fv), 1000000, "%s: trivially zero", chips[ci]);
+		cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s: differs from the reference", chips[ci]);
+		func_vals_fini(&fv);
+		func_vals_fini(&ref);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
+	free(path);
 }
