@@ -1054,6 +1054,19 @@ typedef struct rconv {
 	int flip;
 } rconv;
 
+/* the geometry of op with input X [N, C, H, W], output channels and pixels those of O (NCHW),
+ * a KH × KW filter; no input dilation, filters not flipped */
+static rconv rconv_of(const graph_op *op, const graph_tensor *X, const graph_tensor *O, uint64_t KH,
+                      uint64_t KW)
+{
+	const graph_attrs *a = &op->a;
+	rconv v = {X->shape[0], X->shape[1], X->shape[2], X->shape[3], O->shape[1], O->shape[2],
+	           O->shape[3], KH, KW, a->groups ? a->groups : 1, a->stride[0] ? a->stride[0] : 1,
+	           a->stride[1] ? a->stride[1] : 1, a->dilation[0] ? a->dilation[0] : 1,
+	           a->dilation[1] ? a->dilation[1] : 1, 1, a->pad[0], a->pad[2], 0};
+	return v;
+}
+
 /* input value seen by output (oy, ox) at tap (kh, kw): +0 in the padding and dilation holes */
 static float rc_x(const rconv *v, const float *x, uint64_t n, uint64_t ci, uint64_t oy, uint64_t ox,
                   uint64_t kh, uint64_t kw)
@@ -1072,7 +1085,49 @@ static float rc_w(const rconv *v, const float *w, uint64_t co, uint64_t ci, uint
 	return v->flip ? w[(ci * v->CO + co) * taps + taps - 1 - t] : w[(co * (v->C / v->G) + ci) * taps + t];
 }
 
-/* conv2d and conv2d_backward_data (a stride-1 convolution of dY zero-dilated by the stride with
+/* conv2d_backward_weight dW[co][ci][kh][kw] = Σ over images and output pixels of
+ * X_tap[ci, pixel] · dY[co, pixel], in the lowering's order (docs/lowering.md §4): the pixels of
+ * an image in tiles of rn whole output rows (rn = ⌊R/OW⌋, at least 1) or, when a row is wider
+ * than the depth R, row segments of R; per tile one pass down the array from +0 over its pixels
+ * (row-major), the tiles added in PSUM in order (images ascending, then tiles). FP32 sums into
+ * y (logical dW); scratch A [C/G × R], B [R × CO/G], P [C/G × CO/G]. */
+static int bwd_weight_sums(const rconv *v, const float *x, const float *dy, uint64_t R, float *A,
+                           float *B, float *P, float *y, asim_err *e)
+{
+	uint64_t taps = v->KH * v->KW, Cg = v->C / v->G, COg = v->CO / v->G;
+	uint64_t cn = v->OW < R ? v->OW : R, rn = v->OH < R / cn ? v->OH : R / cn;
+	if (rn == 0)
+		rn = 1;
+	int rc = 0;
+	for (uint64_t gi = 0; gi < v->G && rc == 0; gi++)
+		for (uint64_t t = 0; t < taps && rc == 0; t++) {
+			int first = 1;
+			for (uint64_t n = 0; n < v->N && rc == 0; n++)
+				for (uint64_t r0 = 0; r0 < v->OH && rc == 0; r0 += rn)
+					for (uint64_t q0 = 0; q0 < v->OW && rc == 0; q0 += cn) {
+						uint64_t rr = v->OH - r0 < rn ? v->OH - r0 : rn, cc = v->OW - q0 < cn ? v->OW - q0 : cn;
+						uint64_t np = rr * cc;
+						for (uint64_t p = 0; p < np; p++) {
+							uint64_t oy = r0 + p / cc, ox = q0 + p % cc;
+							for (uint64_t ci = 0; ci < Cg; ci++)
+								A[ci * np + p] = rc_x(v, x, n, gi * Cg + ci, oy, ox, t / v->KW, t % v->KW);
+							for (uint64_t j = 0; j < COg; j++)
+								B[p * COg + j] = dy[((n * v->CO + gi * COg + j) * v->OH + oy) * v->OW + ox];
+						}
+						rc = dp_matmul_f32(A, B, Cg, COg, np, (unsigned)np, P, 1, e);
+						for (uint64_t ci = 0; ci < Cg && rc == 0; ci++)
+							for (uint64_t j = 0; j < COg; j++) {
+								float *yy = &y[((gi * COg + j) * Cg + ci) * taps + t];
+								*yy = first ? P[ci * COg + j] : canon(*yy + P[ci * COg + j]);
+							}
+						first = 0;
+					}
+		}
+	return rc;
+}
+
+/* conv2d_backward_weight: bwd_weight_sums, one rounding.
+ * conv2d and conv2d_backward_data (a stride-1 convolution of dY zero-dilated by the stride with
  * the flipped, transposed filters, padding d·(K−1)−p: docs/lowering.md §4): PE order (C_in tiles
  * of the array depth ascending; within each, taps (kh, kw) row-major; each (tile, tap) a pass
  * down the array from +0 over its channels; passes added in PSUM) for C_in/groups > 1; on
@@ -1086,15 +1141,9 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 	const graph_op *op = &g->ops[gop];
 	const graph_tensor *TX = &g->tensors[op->in[0]], *TW = &g->tensors[op->in[1]];
 	const graph_tensor *TY = &g->tensors[op->out[0]];
-	rconv v;
-	v.N = TX->shape[0], v.C = TX->shape[1], v.H = TX->shape[2], v.W = TX->shape[3];
-	v.CO = TY->shape[1], v.OH = TY->shape[2], v.OW = TY->shape[3];
-	v.KH = TW->shape[2], v.KW = TW->shape[3];
-	v.G = op->a.groups ? op->a.groups : 1;
-	v.sh = op->a.stride[0] ? op->a.stride[0] : 1, v.sw = op->a.stride[1] ? op->a.stride[1] : 1;
-	v.dh = op->a.dilation[0] ? op->a.dilation[0] : 1, v.dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
-	v.pt = op->a.pad[0], v.pl = op->a.pad[2];
-	v.idil = 1;
+	int bwd_w = op->type == GRAPH_OP_CONV2D_BWD_WEIGHT;   /* inputs X, dY; output dW */
+	rconv v = bwd_w ? rconv_of(op, TX, TW, TY->shape[2], TY->shape[3])
+	                : rconv_of(op, TX, TY, TW->shape[2], TW->shape[3]);
 	v.flip = op->type == GRAPH_OP_CONV2D_BWD_DATA;
 	if (v.flip) {                  /* the lowering's transposed convolution (groups refused there) */
 		v.idil = v.sh;
@@ -1111,6 +1160,10 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 	float *x = decode_t(g, fv, op->in[0]), *w = decode_t(g, fv, op->in[1]);
 	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
 	float *y = asim_calloc(TY->elems + 1, sizeof *y);
+	if (bwd_w) {                   /* scratch of bwd_weight_sums */
+		pix = Cg > R ? Cg : R;
+		kd = R;
+	}
 	float *A = asim_calloc(pix * kd + 1, sizeof *A), *B = asim_calloc(kd * COg + 1, sizeof *B);
 	float *P = asim_calloc(pix * COg + 1, sizeof *P);
 	int rc = 0;
@@ -1118,7 +1171,9 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (uint64_t n = 0; n < Nn && rc == 0; n++)
+	if (bwd_w)
+		rc = bwd_weight_sums(&v, x, w, R, A, B, P, y, e);
+	for (uint64_t n = 0; n < Nn && rc == 0 && !bwd_w; n++)
 		for (uint64_t gi = 0; gi < G && rc == 0; gi++) {
 			if (Cg == 1 && !v.flip) {  /* depthwise: output channel co reads input channel gi */
 				for (uint64_t j = 0; j < COg; j++) {
@@ -1184,76 +1239,6 @@ out:
 	asim_free(x);
 	asim_free(w);
 	asim_free(bias);
-	asim_free(y);
-	asim_free(A);
-	asim_free(B);
-	asim_free(P);
-	return rc;
-}
-
-/* conv2d_backward_weight dW[co][ci][kh][kw] = Σ over images and output pixels of
- * X_tap[ci, pixel] · dY[co, pixel], in the lowering's order (docs/lowering.md §4): the pixels of
- * an image in tiles of rn whole output rows (rn = ⌊R/OW⌋, at least 1) or, when a row is wider
- * than the depth R, row segments of R; per tile one pass down the array from +0 over its pixels
- * (row-major), the tiles added in PSUM in order (images ascending, then tiles). One rounding. */
-static int ref_conv_bwd_weight(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
-                               func_vals *fv, asim_err *e)
-{
-	const graph_op *op = &g->ops[gop];
-	const graph_tensor *TX = &g->tensors[op->in[0]], *TD = &g->tensors[op->in[1]];
-	const graph_tensor *TY = &g->tensors[op->out[0]];
-	rconv v;
-	v.N = TX->shape[0], v.C = TX->shape[1], v.H = TX->shape[2], v.W = TX->shape[3];
-	v.CO = TD->shape[1], v.OH = TD->shape[2], v.OW = TD->shape[3];
-	v.KH = TY->shape[2], v.KW = TY->shape[3];
-	v.G = op->a.groups ? op->a.groups : 1;
-	v.sh = op->a.stride[0] ? op->a.stride[0] : 1, v.sw = op->a.stride[1] ? op->a.stride[1] : 1;
-	v.dh = op->a.dilation[0] ? op->a.dilation[0] : 1, v.dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
-	v.pt = op->a.pad[0], v.pl = op->a.pad[2];
-	v.idil = 1;
-	v.flip = 0;
-	uint64_t taps = v.KH * v.KW, Cg = v.C / v.G, COg = v.CO / v.G, R = pe_depth(c);
-	uint64_t cn = v.OW < R ? v.OW : R, rn = v.OH < R / cn ? v.OH : R / cn;
-	if (rn == 0)
-		rn = 1;
-	float *x = decode_t(g, fv, op->in[0]), *dy = decode_t(g, fv, op->in[1]);
-	float *y = asim_calloc(TY->elems + 1, sizeof *y);
-	float *A = asim_calloc(Cg * R + 1, sizeof *A), *B = asim_calloc(R * COg + 1, sizeof *B);
-	float *P = asim_calloc(Cg * COg + 1, sizeof *P);
-	int rc = 0;
-	if (!x || !dy || !y || !A || !B || !P) {
-		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (uint64_t gi = 0; gi < v.G && rc == 0; gi++)
-		for (uint64_t t = 0; t < taps && rc == 0; t++) {
-			int first = 1;
-			for (uint64_t n = 0; n < v.N && rc == 0; n++)
-				for (uint64_t r0 = 0; r0 < v.OH && rc == 0; r0 += rn)
-					for (uint64_t q0 = 0; q0 < v.OW && rc == 0; q0 += cn) {
-						uint64_t rr = v.OH - r0 < rn ? v.OH - r0 : rn, cc = v.OW - q0 < cn ? v.OW - q0 : cn;
-						uint64_t np = rr * cc;
-						for (uint64_t p = 0; p < np; p++) {
-							uint64_t oy = r0 + p / cc, ox = q0 + p % cc;
-							for (uint64_t ci = 0; ci < Cg; ci++)
-								A[ci * np + p] = rc_x(&v, x, n, gi * Cg + ci, oy, ox, t / v.KW, t % v.KW);
-							for (uint64_t j = 0; j < COg; j++)
-								B[p * COg + j] = dy[((n * v.CO + gi * COg + j) * v.OH + oy) * v.OW + ox];
-						}
-						rc = dp_matmul_f32(A, B, Cg, COg, np, (unsigned)np, P, 1, e);
-						for (uint64_t ci = 0; ci < Cg && rc == 0; ci++)
-							for (uint64_t j = 0; j < COg; j++) {
-								float *yy = &y[((gi * COg + j) * Cg + ci) * taps + t];
-								*yy = first ? P[ci * COg + j] : canon(*yy + P[ci * COg + j]);
-							}
-						first = 0;
-					}
-		}
-	if (rc == 0)
-		round_out(g, c, o, gop, 0, y, TY->elems, fv);
-out:
-	asim_free(x);
-	asim_free(dy);
 	asim_free(y);
 	asim_free(A);
 	asim_free(B);
@@ -1566,11 +1551,8 @@ int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals 
 		case GRAPH_OP_MATMUL: case GRAPH_OP_MATMUL_BWD_DATA: case GRAPH_OP_MATMUL_BWD_WEIGHT:
 			rc = ref_matmul(g, c, o, (uint32_t)i, fv, e);
 			break;
-		case GRAPH_OP_CONV2D: case GRAPH_OP_CONV2D_BWD_DATA:
+		case GRAPH_OP_CONV2D: case GRAPH_OP_CONV2D_BWD_DATA: case GRAPH_OP_CONV2D_BWD_WEIGHT:
 			rc = ref_conv(g, c, o, (uint32_t)i, fv, e);
-			break;
-		case GRAPH_OP_CONV2D_BWD_WEIGHT:
-			rc = ref_conv_bwd_weight(g, c, o, (uint32_t)i, fv, e);
 			break;
 		case GRAPH_OP_TRANSPOSE: case GRAPH_OP_CONCAT:
 			ref_move(g, (uint32_t)i, fv);

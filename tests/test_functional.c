@@ -283,6 +283,44 @@ Test(functional, sr_same_seed_same_bits_other_seed_other_bits)
  *   2 rows:  tile 0 = (+0 + 1) + 2^-24 = 1 (tie, to even); tile 1 = (+0 + 2^-24) + 2^-24 = 2^-23;
  *            PSUM = 1, then 1 + 2^-23 (exact)                              -> 1 + 2^-23
  *   4 rows:  one pass ((((+0 + 1) + 2^-24) + 2^-24) + 2^-24) = 1 (each a tie to even) -> 1 */
+/* the FP32 graph `text` (tensors 0 and 1: four inputs each, tensor 2: one output) on the tiny
+ * chip with `rows` PE rows, inputs a and b: the functional output; and the reference's in *ref
+ * unless NULL */
+static float four_term_result(const char *text, const char *rows, const float a[4], const float b[4],
+                              float *ref)
+{
+	graph g;
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(&g, "four.yaml", text, strlen(text), &e), 0, "%s", e.msg);
+	tiny_chip(&c, 0);
+	set(&c, "pe_array.rows", rows);
+	isa_program p;
+	func_vals fv;
+	lower_and_init(&g, &c, &p, &fv);
+	memcpy(fv.v[0], a, 4 * sizeof *a);
+	memcpy(fv.v[1], b, 4 * sizeof *b);
+	func_opts o = {0, FUNC_ORDER_PROGRAM};
+	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+	float y;
+	memcpy(&y, fv.v[2], sizeof y);
+	if (ref != NULL) {
+		func_vals rv;
+		cr_assert_eq(func_vals_init(&rv, &g, &e), 0);
+		memcpy(rv.v[0], a, 4 * sizeof *a);
+		memcpy(rv.v[1], b, 4 * sizeof *b);
+		cr_assert_eq(func_reference(&g, &c, &o, &rv, &e), 0, "%s", e.msg);
+		memcpy(ref, rv.v[2], sizeof *ref);
+		func_vals_fini(&rv);
+	}
+	func_vals_fini(&fv);
+	isa_program_fini(&p);
+	chip_fini(&c);
+	graph_fini(&g);
+	return y;
+}
+
 static float k4_result(const char *rows)
 {
 	static const char G[] =
@@ -291,28 +329,8 @@ static float k4_result(const char *rows)
 	"  - {name: b, kind: weight, shape: [4, 1]}\n"
 	"  - {name: y, kind: output, shape: [1, 1]}\n"
 	"ops:\n  - {name: mm, type: matmul, inputs: [a, b], outputs: [y]}\n";
-	graph g;
-	chip c;
-	asim_err e;
-	asim_err_init(&e);
-	cr_assert_eq(graph_load_buffer(&g, "k4.yaml", G, strlen(G), &e), 0, "%s", e.msg);
-	tiny_chip(&c, 0);
-	set(&c, "pe_array.rows", rows);
-	isa_program p;
-	func_vals fv;
-	lower_and_init(&g, &c, &p, &fv);
 	const float a[4] = {1.0f, 0x1p-24f, 0x1p-24f, 0x1p-24f}, b[4] = {1.0f, 1.0f, 1.0f, 1.0f};
-	memcpy(fv.v[0], a, sizeof a);
-	memcpy(fv.v[1], b, sizeof b);
-	func_opts o = {0, FUNC_ORDER_PROGRAM};
-	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
-	float y;
-	memcpy(&y, fv.v[2], sizeof y);
-	func_vals_fini(&fv);
-	isa_program_fini(&p);
-	chip_fini(&c);
-	graph_fini(&g);
-	return y;
+	return four_term_result(G, rows, a, b, NULL);
 }
 
 Test(functional, matmul_k_tiles_accumulate_in_psum_in_ascending_k)
@@ -621,6 +639,14 @@ static void equal_reference_on(const char *t, uint64_t min_nonzero, const char *
 			}
 }
 
+/* the same on the chips made serial-fold weight- and input-stationary arrays */
+static void equal_reference_ws_is(const char *t, uint64_t min_nonzero, const char *const *chips,
+                                  int nc, const char *const *dts, int nd)
+{
+	equal_reference_on(t, min_nonzero, chips, nc, dts, nd, "weight_stationary");
+	equal_reference_on(t, min_nonzero, chips, nc, dts, nd, "input_stationary");
+}
+
 /* on trn1, edge-npu and both tiny chips, in bf16, fp32 and fp8_e4m3 */
 static void typed_equals_reference(const char *t, uint64_t min_nonzero)
 {
@@ -775,8 +801,7 @@ Test(functional, serial_fold_ws_and_is_conv_equal_reference)
 {
 	static const char *const chips[] = {"edge-npu", "tiny", "trn1"};
 	static const char *const dts[] = {"fp32", "bf16"};
-	equal_reference_on(FOLDCONV, 1000, chips, 3, dts, 2, "weight_stationary");
-	equal_reference_on(FOLDCONV, 1000, chips, 3, dts, 2, "input_stationary");
+	equal_reference_ws_is(FOLDCONV, 1000, chips, 3, dts, 2);
 }
 
 /* ---- softmax, layernorm, rmsnorm ---------------------------------------------------------- */
@@ -1118,8 +1143,7 @@ Test(functional, matmul_backward_ops_equal_reference)
 	static const char *const chips[] = {"trn1", "edge-npu"};
 	static const char *const dts[] = {"bf16", "fp32"};
 	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, NULL);
-	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, "weight_stationary");
-	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, "input_stationary");
+	equal_reference_ws_is(MMBWD, 20000, chips, 2, dts, 2);
 }
 
 /* 3×3 convolutions, C_in = 5, C_out = 7: stride 1 padding 1, stride 2 padding 1 (dX's last row
@@ -1166,8 +1190,7 @@ Test(functional, conv_backward_data_im2col_folds_equal_reference)
 {
 	static const char *const chips[] = {"edge-npu", "trn1"};
 	static const char *const dts[] = {"fp32", "bf16"};
-	equal_reference_on(CONVBWD, 5000, chips, 2, dts, 2, "weight_stationary");
-	equal_reference_on(CONVBWD, 5000, chips, 2, dts, 2, "input_stationary");
+	equal_reference_ws_is(CONVBWD, 5000, chips, 2, dts, 2);
 }
 
 /* conv2d_backward_weight's order, by hand (FP32, 1×1 filter, one channel, 2×2 pixels, products
@@ -1182,35 +1205,10 @@ static float bwd_weight_result(const char *rows)
 	"  - {name: dy, kind: input, shape: [1, 1, 2, 2]}\n"
 	"  - {name: dw, kind: output, shape: [1, 1, 1, 1]}\n"
 	"ops:\n  - {name: gw, type: conv2d_backward_weight, inputs: [x, dy], outputs: [dw]}\n";
-	graph g;
-	chip c;
-	asim_err e;
-	asim_err_init(&e);
-	cr_assert_eq(graph_load_buffer(&g, "gw.yaml", G, strlen(G), &e), 0, "%s", e.msg);
-	tiny_chip(&c, 0);
-	set(&c, "pe_array.rows", rows);
-	isa_program p;
-	func_vals fv;
-	lower_and_init(&g, &c, &p, &fv);
 	const float x[4] = {1.0f, 0.0f, 0x1p-24f, 0x1p-24f}, dy[4] = {1.0f, 1.0f, 1.0f, 1.0f};
-	memcpy(fv.v[0], x, sizeof x);
-	memcpy(fv.v[1], dy, sizeof dy);
-	func_opts o = {0, FUNC_ORDER_PROGRAM};
-	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
-	float y, r;
-	memcpy(&y, fv.v[2], sizeof y);
-	func_vals ref;
-	cr_assert_eq(func_vals_init(&ref, &g, &e), 0);
-	memcpy(ref.v[0], x, sizeof x);
-	memcpy(ref.v[1], dy, sizeof dy);
-	cr_assert_eq(func_reference(&g, &c, &o, &ref, &e), 0, "%s", e.msg);
-	memcpy(&r, ref.v[2], sizeof r);
+	float r;
+	float y = four_term_result(G, rows, x, dy, &r);
 	cr_expect_eq(y, r, "rows %s: functional %a, reference %a", rows, (double)y, (double)r);
-	func_vals_fini(&ref);
-	func_vals_fini(&fv);
-	isa_program_fini(&p);
-	chip_fini(&c);
-	graph_fini(&g);
 	return y;
 }
 
