@@ -1626,9 +1626,10 @@ static int cv_bwd_weight(lower_ctx *L, const cv_desc *v)
 							}
 					for (uint64_t t = t0; t < t0 + tn; t++) {
 						lower_buf *o = &ob[oi++ % 2];
-						/* stored in the PE-ready layout: no output index (functional mode refuses) */
-						isa_oidx ox;
-						memset(&ox, 0, sizeof ox);
+						/* element (ci, co) of the tile is dW[g·COg + co0 + co][ci0 + ci][tap t]
+						 * (stored in the PE-ready layout; the index is the logical one) */
+						isa_oidx ox = lower_oidx(0, (int64_t)(((g * COg + co0) * Cg + ci0) * taps + t),
+						                         (int64_t)taps, (int64_t)(Cg * taps), 0);
 						pe_evacuate(L, &ps[t - t0], o, dtY, cin, con, 1, NULL, 0, dtY, GRAPH_ACT_NONE, &ox);
 						isa_ap dst = lower_ap_hbm(dtY, L->hbm_addr[v->ty] + (((g * Cg + ci0) * taps + t) * COg + co0) * esY,
 						                          cin, taps * COg * esY, con, esY, 1, 0);

@@ -175,7 +175,6 @@ int func_check_graph(const graph *g, asim_err *e)
 	for (size_t i = 0; i < g->n_ops; i++) {
 		const graph_op *op = &g->ops[i];
 		const char *why = NULL;
-		char buf[160];
 		for (uint32_t k = 0; k < op->n_in + op->n_out && why == NULL; k++) {
 			uint32_t t = k < op->n_in ? op->in[k] : op->out[k - op->n_in];
 			if (!asim_dtype_is_float(g->tensors[t].dtype) && !index_only(g, t))
@@ -195,6 +194,35 @@ int func_check_graph(const graph *g, asim_err *e)
 			case GRAPH_OP_SOFTMAX: case GRAPH_OP_LAYERNORM: case GRAPH_OP_RMSNORM:
 			case GRAPH_OP_EMBEDDING: case GRAPH_OP_SGD_UPDATE: case GRAPH_OP_ADAM_UPDATE:
 				break;
+			case GRAPH_OP_MATMUL_BWD_DATA:
+				if (op->a.transpose_a)
+					why = "with transpose_a the lowering writes dA as [M, K], not the declared "
+					      "[K, M]";
+				break;
+			case GRAPH_OP_MATMUL_BWD_WEIGHT: {
+				const graph_tensor *A = &g->tensors[op->in[0]], *D = &g->tensors[op->in[1]];
+				int same = A->rank == D->rank;
+				for (uint32_t d = 0; same && d + 2 < A->rank; d++)
+					same = A->shape[d] == D->shape[d];
+				if (op->a.transpose_a || op->a.transpose_b)
+					why = "with transpose_a or transpose_b the lowering reads A as [M, K] and "
+					      "writes dB as [K, N]";
+				else if (!same)
+					why = "A and dY with different batch dimensions (the lowering folds A's "
+					      "rows and dY's rows into one contraction)";
+				else if (g->tensors[op->out[0]].rank != 2)
+					why = "a dB declared with batch dimensions is not lowered";
+				break;
+			}
+			case GRAPH_OP_CONV2D_BWD_DATA:   /* W read in its logical layout */
+				break;
+			case GRAPH_OP_CONV2D_BWD_WEIGHT:
+				for (size_t j = 0; j < g->n_ops && why == NULL; j++)
+					for (uint32_t k = 0; k < g->ops[j].n_in; k++)
+						if (g->ops[j].in[k] == op->out[0])
+							why = "its dW (stored in the PE-ready filter layout) is an operand "
+							      "of another op, which would read it in that layout";
+				break;
 			case GRAPH_OP_CONV2D: {
 				const graph_tensor *W = &g->tensors[op->in[1]];
 				if (W->kind != GRAPH_INPUT && W->kind != GRAPH_WEIGHT)
@@ -208,10 +236,8 @@ int func_check_graph(const graph *g, asim_err *e)
 							      "are stored in the PE-ready layout)";
 				break;
 			}
-			default:
-				snprintf(buf, sizeof buf, "%s ops are not executed functionally yet",
-				         func_op_names[op->type]);
-				why = buf;
+			default:       /* every op type of sim/ops.def is a case above */
+				why = "this op type is not executed functionally";
 				break;
 			}
 		if (why != NULL) {
@@ -883,9 +909,15 @@ int func_run(const graph *g, const chip *c, const isa_program *p, const func_opt
 		if (T->producer < 0 || !asim_dtype_is_float(T->dtype))
 			continue;
 		unsigned es = (unsigned)asim_dtype_bytes(T->dtype);
-		for (uint64_t i = 0; i < T->elems; i++)
+		/* a conv2d_backward_weight's dW is stored in the PE-ready filter layout */
+		const graph_op *pr = &g->ops[T->producer];
+		int pe_ready = pr->type == GRAPH_OP_CONV2D_BWD_WEIGHT;
+		uint64_t G = pr->a.groups ? pr->a.groups : 1;
+		for (uint64_t i = 0; i < T->elems; i++) {
+			uint64_t j = pe_ready ? pe_ready_index(T, G, i) : i;
 			dp_code_store(fmt_of(T->dtype), fv->v[t], i,
-			              ld_code(X.mem[ISA_MEM_HBM] + addr[t] + i * es, es));
+			              ld_code(X.mem[ISA_MEM_HBM] + addr[t] + j * es, es));
+		}
 	}
 out:
 	for (int m = 0; m < ISA_MEM_COUNT; m++)
@@ -942,6 +974,11 @@ static unsigned pe_depth(const chip *c)
 	return c->pe.rows < c->sbuf.partitions ? c->pe.rows : c->sbuf.partitions;
 }
 
+/* matmul and its backward ops as one product Y[M×N] = A[M×K]·B[K×N] per batch, in the lowering's
+ * order: dp_matmul_f32 with rows = the array depth (K tiles ascending, each a pass from +0, added
+ * in PSUM). matmul: A, B as stored (transposed views with transpose_a/_b); backward data
+ * dA = dY·Bᵀ: contraction over N, Bᵀ a view of B as stored; backward weight dB = Aᵀ·dY:
+ * contraction over the rows of A and dY with every batch dim folded in (one product). */
 static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                       func_vals *fv, asim_err *e)
 {
@@ -950,7 +987,9 @@ static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_
 	const graph_tensor *TY = &g->tensors[op->out[0]];
 	int ta = op->a.transpose_a != 0, tb = op->a.transpose_b != 0;
 	uint64_t M = TY->shape[TY->rank - 2], N = TY->shape[TY->rank - 1];
-	uint64_t K = ta ? TA->shape[TA->rank - 2] : TA->shape[TA->rank - 1];
+	uint64_t ca = TA->shape[TA->rank - 1];        /* columns of the stored first operand */
+	uint64_t K = op->type == GRAPH_OP_MATMUL_BWD_WEIGHT ? TA->elems / ca
+	             : (ta ? TA->shape[TA->rank - 2] : ca);
 	uint64_t batch = TY->elems / (M * N);
 	float *a = decode_t(g, fv, op->in[0]), *b = decode_t(g, fv, op->in[1]);
 	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
@@ -963,12 +1002,28 @@ static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_
 	}
 	for (uint64_t bi = 0; bi < batch && rc == 0; bi++) {
 		const float *pa = a + batch_off(TA, TY, bi), *pb = b + batch_off(TB, TY, bi);
-		for (uint64_t m = 0; m < M; m++)
+		switch (op->type) {
+		case GRAPH_OP_MATMUL_BWD_DATA:      /* A = dY [M, N'], B = Bᵀ: [N', K'] of B [K', N'] */
+			memcpy(A, pa, M * K * sizeof *A);
 			for (uint64_t k = 0; k < K; k++)
-				A[m * K + k] = ta ? pa[k * M + m] : pa[m * K + k];
-		for (uint64_t k = 0; k < K; k++)
-			for (uint64_t n = 0; n < N; n++)
-				B[k * N + n] = tb ? pb[n * K + k] : pb[k * N + n];
+				for (uint64_t n = 0; n < N; n++)
+					B[k * N + n] = tb ? pb[k * N + n] : pb[n * K + k];
+			break;
+		case GRAPH_OP_MATMUL_BWD_WEIGHT:    /* A = Aᵀ [K', rows], B = dY [rows, N'] */
+			for (uint64_t m = 0; m < M; m++)
+				for (uint64_t k = 0; k < K; k++)
+					A[m * K + k] = a[k * M + m];
+			memcpy(B, b, K * N * sizeof *B);
+			break;
+		default:
+			for (uint64_t m = 0; m < M; m++)
+				for (uint64_t k = 0; k < K; k++)
+					A[m * K + k] = ta ? pa[k * M + m] : pa[m * K + k];
+			for (uint64_t k = 0; k < K; k++)
+				for (uint64_t n = 0; n < N; n++)
+					B[k * N + n] = tb ? pb[n * K + k] : pb[k * N + n];
+			break;
+		}
 		float *ps = y + bi * M * N;
 		rc = dp_matmul_f32(A, B, M, N, K, pe_depth(c), ps, 1, e);
 		for (uint64_t i = 0; i < M * N; i++) {
@@ -990,33 +1045,125 @@ out:
 	return rc;
 }
 
-/* conv2d: PE order (C_in tiles of the array depth ascending; within each, taps (kh, kw)
- * row-major; each (tile, tap) a pass down the array from +0 over its channels; passes added in
- * PSUM) for C_in/groups > 1; on serial-fold weight-/input-stationary arrays the im2col order
- * instead (dp_conv2d's: k = ci·taps + tap, K tiles of the depth, each a pass from +0, added in
- * PSUM in ascending k); depthwise (C_in/groups = 1) on the vector engine: acc = p_tap0,
- * acc = acc + p_tap for the following taps. Then + bias, activation, one rounding. */
+/* A convolution as the PE array sees it: input [N][C][H][W] (zero-dilated by idil: stored
+ * element i of a row at position i·idil), filters read as W[co][ci][kh][kw] (groups G) or, for
+ * backward data (flip), the forward filter [C][CO][KH][KW] at the flipped tap. */
+typedef struct rconv {
+	uint64_t N, C, H, W, CO, OH, OW, KH, KW, G, sh, sw, dh, dw, idil;
+	int64_t pt, pl;
+	int flip;
+} rconv;
+
+/* the geometry of op with input X [N, C, H, W], output channels and pixels those of O (NCHW),
+ * a KH × KW filter; no input dilation, filters not flipped */
+static rconv rconv_of(const graph_op *op, const graph_tensor *X, const graph_tensor *O, uint64_t KH,
+                      uint64_t KW)
+{
+	const graph_attrs *a = &op->a;
+	rconv v = {X->shape[0], X->shape[1], X->shape[2], X->shape[3], O->shape[1], O->shape[2],
+	           O->shape[3], KH, KW, a->groups ? a->groups : 1, a->stride[0] ? a->stride[0] : 1,
+	           a->stride[1] ? a->stride[1] : 1, a->dilation[0] ? a->dilation[0] : 1,
+	           a->dilation[1] ? a->dilation[1] : 1, 1, a->pad[0], a->pad[2], 0};
+	return v;
+}
+
+/* input value seen by output (oy, ox) at tap (kh, kw): +0 in the padding and dilation holes */
+static float rc_x(const rconv *v, const float *x, uint64_t n, uint64_t ci, uint64_t oy, uint64_t ox,
+                  uint64_t kh, uint64_t kw)
+{
+	int64_t iy = (int64_t)(oy * v->sh + kh * v->dh) - v->pt, ix = (int64_t)(ox * v->sw + kw * v->dw) - v->pl;
+	int64_t d = (int64_t)v->idil;
+	if (iy < 0 || ix < 0 || iy % d || ix % d || iy / d >= (int64_t)v->H || ix / d >= (int64_t)v->W)
+		return 0.0f;
+	return x[((n * v->C + ci) * v->H + (uint64_t)(iy / d)) * v->W + (uint64_t)(ix / d)];
+}
+
+/* filter value of output channel co (in the whole op), contraction channel ci of its group, tap t */
+static float rc_w(const rconv *v, const float *w, uint64_t co, uint64_t ci, uint64_t t)
+{
+	uint64_t taps = v->KH * v->KW;
+	return v->flip ? w[(ci * v->CO + co) * taps + taps - 1 - t] : w[(co * (v->C / v->G) + ci) * taps + t];
+}
+
+/* conv2d_backward_weight dW[co][ci][kh][kw] = Σ over images and output pixels of
+ * X_tap[ci, pixel] · dY[co, pixel], in the lowering's order (docs/lowering.md §4): the pixels of
+ * an image in tiles of rn whole output rows (rn = ⌊R/OW⌋, at least 1) or, when a row is wider
+ * than the depth R, row segments of R; per tile one pass down the array from +0 over its pixels
+ * (row-major), the tiles added in PSUM in order (images ascending, then tiles). FP32 sums into
+ * y (logical dW); scratch A [C/G × R], B [R × CO/G], P [C/G × CO/G]. */
+static int bwd_weight_sums(const rconv *v, const float *x, const float *dy, uint64_t R, float *A,
+                           float *B, float *P, float *y, asim_err *e)
+{
+	uint64_t taps = v->KH * v->KW, Cg = v->C / v->G, COg = v->CO / v->G;
+	uint64_t cn = v->OW < R ? v->OW : R, rn = v->OH < R / cn ? v->OH : R / cn;
+	if (rn == 0)
+		rn = 1;
+	int rc = 0;
+	for (uint64_t gi = 0; gi < v->G && rc == 0; gi++)
+		for (uint64_t t = 0; t < taps && rc == 0; t++) {
+			int first = 1;
+			for (uint64_t n = 0; n < v->N && rc == 0; n++)
+				for (uint64_t r0 = 0; r0 < v->OH && rc == 0; r0 += rn)
+					for (uint64_t q0 = 0; q0 < v->OW && rc == 0; q0 += cn) {
+						uint64_t rr = v->OH - r0 < rn ? v->OH - r0 : rn, cc = v->OW - q0 < cn ? v->OW - q0 : cn;
+						uint64_t np = rr * cc;
+						for (uint64_t p = 0; p < np; p++) {
+							uint64_t oy = r0 + p / cc, ox = q0 + p % cc;
+							for (uint64_t ci = 0; ci < Cg; ci++)
+								A[ci * np + p] = rc_x(v, x, n, gi * Cg + ci, oy, ox, t / v->KW, t % v->KW);
+							for (uint64_t j = 0; j < COg; j++)
+								B[p * COg + j] = dy[((n * v->CO + gi * COg + j) * v->OH + oy) * v->OW + ox];
+						}
+						rc = dp_matmul_f32(A, B, Cg, COg, np, (unsigned)np, P, 1, e);
+						for (uint64_t ci = 0; ci < Cg && rc == 0; ci++)
+							for (uint64_t j = 0; j < COg; j++) {
+								float *yy = &y[((gi * COg + j) * Cg + ci) * taps + t];
+								*yy = first ? P[ci * COg + j] : canon(*yy + P[ci * COg + j]);
+							}
+						first = 0;
+					}
+		}
+	return rc;
+}
+
+/* conv2d_backward_weight: bwd_weight_sums, one rounding.
+ * conv2d and conv2d_backward_data (a stride-1 convolution of dY zero-dilated by the stride with
+ * the flipped, transposed filters, padding d·(K−1)−p: docs/lowering.md §4): PE order (C_in tiles
+ * of the array depth ascending; within each, taps (kh, kw) row-major; each (tile, tap) a pass
+ * down the array from +0 over its channels; passes added in PSUM) for C_in/groups > 1; on
+ * serial-fold weight-/input-stationary arrays the im2col order instead (dp_conv2d's:
+ * k = ci·taps + tap, K tiles of the depth, each a pass from +0, added in PSUM in ascending k);
+ * depthwise forward convs (C_in/groups = 1) on the vector engine: acc = p_tap0, acc = acc + p_tap
+ * for the following taps. Then + bias, activation, one rounding. */
 static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                     func_vals *fv, asim_err *e)
 {
 	const graph_op *op = &g->ops[gop];
 	const graph_tensor *TX = &g->tensors[op->in[0]], *TW = &g->tensors[op->in[1]];
 	const graph_tensor *TY = &g->tensors[op->out[0]];
-	uint64_t Nn = TX->shape[0], C = TX->shape[1], H = TX->shape[2], W = TX->shape[3];
-	uint64_t CO = TY->shape[1], OH = TY->shape[2], OW = TY->shape[3];
-	uint64_t KH = TW->shape[2], KW = TW->shape[3], taps = KH * KW;
-	uint64_t G = op->a.groups ? op->a.groups : 1, Cg = C / G, COg = CO / G;
-	uint64_t sh = op->a.stride[0] ? op->a.stride[0] : 1, sw = op->a.stride[1] ? op->a.stride[1] : 1;
-	uint64_t dh = op->a.dilation[0] ? op->a.dilation[0] : 1;
-	uint64_t dw = op->a.dilation[1] ? op->a.dilation[1] : 1;
-	int64_t pt = op->a.pad[0], pl = op->a.pad[2];
-	uint64_t R = pe_depth(c), pix = OH * OW;
+	int bwd_w = op->type == GRAPH_OP_CONV2D_BWD_WEIGHT;   /* inputs X, dY; output dW */
+	rconv v = bwd_w ? rconv_of(op, TX, TW, TY->shape[2], TY->shape[3])
+	                : rconv_of(op, TX, TY, TW->shape[2], TW->shape[3]);
+	v.flip = op->type == GRAPH_OP_CONV2D_BWD_DATA;
+	if (v.flip) {                  /* the lowering's transposed convolution (groups refused there) */
+		v.idil = v.sh;
+		v.pt = (int64_t)(v.dh * (v.KH - 1)) - v.pt;
+		v.pl = (int64_t)(v.dw * (v.KW - 1)) - v.pl;
+		v.sh = v.sw = 1;
+	}
+	uint64_t Nn = v.N, CO = v.CO, OW = v.OW, KW = v.KW, taps = v.KH * v.KW;
+	uint64_t G = v.G, Cg = v.C / G, COg = CO / G;
+	uint64_t R = pe_depth(c), pix = v.OH * OW;
 	/* serial-fold weight-/input-stationary arrays fold the im2col contraction K = Cg·taps */
 	int im2col = c->pe.mode == CHIP_PE_SERIAL_FOLDS && c->pe.dataflow != CHIP_OUTPUT_STATIONARY;
 	uint64_t K = Cg * taps, kd = im2col ? K : R;
 	float *x = decode_t(g, fv, op->in[0]), *w = decode_t(g, fv, op->in[1]);
 	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
 	float *y = asim_calloc(TY->elems + 1, sizeof *y);
+	if (bwd_w) {                   /* scratch of bwd_weight_sums */
+		pix = Cg > R ? Cg : R;
+		kd = R;
+	}
 	float *A = asim_calloc(pix * kd + 1, sizeof *A), *B = asim_calloc(kd * COg + 1, sizeof *B);
 	float *P = asim_calloc(pix * COg + 1, sizeof *P);
 	int rc = 0;
@@ -1024,21 +1171,18 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* input value at (n, ci, oy·s + kh·d − p, ...), +0 in the padding */
-#define XAT(n, ci, oy, ox, kh, kw) __extension__ ({                                          \
-	int64_t iy_ = (int64_t)((oy) * sh + (kh) * dh) - pt, ix_ = (int64_t)((ox) * sw + (kw) * dw) - pl; \
-	(iy_ < 0 || ix_ < 0 || iy_ >= (int64_t)H || ix_ >= (int64_t)W) ? 0.0f                      \
-	        : x[(((n) * C + (ci)) * H + (uint64_t)iy_) * W + (uint64_t)ix_]; })
-	for (uint64_t n = 0; n < Nn && rc == 0; n++)
+	if (bwd_w)
+		rc = bwd_weight_sums(&v, x, w, R, A, B, P, y, e);
+	for (uint64_t n = 0; n < Nn && rc == 0 && !bwd_w; n++)
 		for (uint64_t gi = 0; gi < G && rc == 0; gi++) {
-			if (Cg == 1) {         /* depthwise: output channel co reads input channel gi */
+			if (Cg == 1 && !v.flip) {  /* depthwise: output channel co reads input channel gi */
 				for (uint64_t j = 0; j < COg; j++) {
 					uint64_t co = gi * COg + j;
 					for (uint64_t q = 0; q < pix; q++) {
 						uint64_t oy = q / OW, ox = q % OW;
 						float acc = 0.0f;
 						for (uint64_t t = 0; t < taps; t++) {
-							float pr = canon(XAT(n, gi, oy, ox, t / KW, t % KW) * w[co * taps + t]);
+							float pr = canon(rc_x(&v, x, n, gi, oy, ox, t / KW, t % KW) * rc_w(&v, w, co, 0, t));
 							acc = t == 0 ? pr : canon(acc + pr);
 						}
 						if (bias)
@@ -1052,10 +1196,10 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 			if (im2col) {          /* one contraction k = ci·taps + tap in K tiles of R */
 				for (uint64_t q = 0; q < pix; q++)
 					for (uint64_t k = 0; k < K; k++)
-						A[q * K + k] = XAT(n, gi * Cg + k / taps, q / OW, q % OW, k % taps / KW, k % KW);
+						A[q * K + k] = rc_x(&v, x, n, gi * Cg + k / taps, q / OW, q % OW, k % taps / KW, k % KW);
 				for (uint64_t k = 0; k < K; k++)
 					for (uint64_t j = 0; j < COg; j++)
-						B[k * COg + j] = w[((gi * COg + j) * Cg + k / taps) * taps + k % taps];
+						B[k * COg + j] = rc_w(&v, w, gi * COg + j, k / taps, k % taps);
 				rc = dp_matmul_f32(A, B, pix, COg, K, (unsigned)R, P, 1, e);
 				for (uint64_t q = 0; q < pix && rc == 0; q++)
 					for (uint64_t j = 0; j < COg; j++)
@@ -1066,10 +1210,10 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 				for (uint64_t t = 0; t < taps && rc == 0; t++) {
 					for (uint64_t q = 0; q < pix; q++)
 						for (uint64_t k = 0; k < kn; k++)
-							A[q * kn + k] = XAT(n, gi * Cg + c0 + k, q / OW, q % OW, t / KW, t % KW);
+							A[q * kn + k] = rc_x(&v, x, n, gi * Cg + c0 + k, q / OW, q % OW, t / KW, t % KW);
 					for (uint64_t k = 0; k < kn; k++)
 						for (uint64_t j = 0; j < COg; j++)
-							B[k * COg + j] = w[((gi * COg + j) * Cg + c0 + k) * taps + t];
+							B[k * COg + j] = rc_w(&v, w, gi * COg + j, c0 + k, t);
 					rc = dp_matmul_f32(A, B, pix, COg, kn, (unsigned)kn, P, 1, e);
 					for (uint64_t q = 0; q < pix && rc == 0; q++)
 						for (uint64_t j = 0; j < COg; j++) {
@@ -1083,13 +1227,12 @@ static int ref_conv(const graph *g, const chip *c, const func_opts *o, uint32_t 
 				for (uint64_t q = 0; q < pix; q++) {
 					uint64_t co = gi * COg + j;
 					float *yy = &y[(n * CO + co) * pix + q];
-					float v = *yy;
+					float val = *yy;
 					if (bias)
-						v = canon(v + bias[co]);
-					*yy = act_f32(op->a.activation, v);
+						val = canon(val + bias[co]);
+					*yy = act_f32(op->a.activation, val);
 				}
 		}
-#undef XAT
 	if (rc == 0)
 		round_out(g, c, o, gop, 0, y, TY->elems, fv);
 out:
@@ -1405,10 +1548,10 @@ int func_reference(const graph *g, const chip *c, const func_opts *o, func_vals 
 	for (size_t i = 0; i < g->n_ops && rc == 0; i++) {
 		const graph_op *op = &g->ops[i];
 		switch (op->type) {
-		case GRAPH_OP_MATMUL:
+		case GRAPH_OP_MATMUL: case GRAPH_OP_MATMUL_BWD_DATA: case GRAPH_OP_MATMUL_BWD_WEIGHT:
 			rc = ref_matmul(g, c, o, (uint32_t)i, fv, e);
 			break;
-		case GRAPH_OP_CONV2D:
+		case GRAPH_OP_CONV2D: case GRAPH_OP_CONV2D_BWD_DATA: case GRAPH_OP_CONV2D_BWD_WEIGHT:
 			rc = ref_conv(g, c, o, (uint32_t)i, fv, e);
 			break;
 		case GRAPH_OP_TRANSPOSE: case GRAPH_OP_CONCAT:

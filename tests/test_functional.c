@@ -283,6 +283,44 @@ Test(functional, sr_same_seed_same_bits_other_seed_other_bits)
  *   2 rows:  tile 0 = (+0 + 1) + 2^-24 = 1 (tie, to even); tile 1 = (+0 + 2^-24) + 2^-24 = 2^-23;
  *            PSUM = 1, then 1 + 2^-23 (exact)                              -> 1 + 2^-23
  *   4 rows:  one pass ((((+0 + 1) + 2^-24) + 2^-24) + 2^-24) = 1 (each a tie to even) -> 1 */
+/* the FP32 graph `text` (tensors 0 and 1: four inputs each, tensor 2: one output) on the tiny
+ * chip with `rows` PE rows, inputs a and b: the functional output; and the reference's in *ref
+ * unless NULL */
+static float four_term_result(const char *text, const char *rows, const float a[4], const float b[4],
+                              float *ref)
+{
+	graph g;
+	chip c;
+	asim_err e;
+	asim_err_init(&e);
+	cr_assert_eq(graph_load_buffer(&g, "four.yaml", text, strlen(text), &e), 0, "%s", e.msg);
+	tiny_chip(&c, 0);
+	set(&c, "pe_array.rows", rows);
+	isa_program p;
+	func_vals fv;
+	lower_and_init(&g, &c, &p, &fv);
+	memcpy(fv.v[0], a, 4 * sizeof *a);
+	memcpy(fv.v[1], b, 4 * sizeof *b);
+	func_opts o = {0, FUNC_ORDER_PROGRAM};
+	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+	float y;
+	memcpy(&y, fv.v[2], sizeof y);
+	if (ref != NULL) {
+		func_vals rv;
+		cr_assert_eq(func_vals_init(&rv, &g, &e), 0);
+		memcpy(rv.v[0], a, 4 * sizeof *a);
+		memcpy(rv.v[1], b, 4 * sizeof *b);
+		cr_assert_eq(func_reference(&g, &c, &o, &rv, &e), 0, "%s", e.msg);
+		memcpy(ref, rv.v[2], sizeof *ref);
+		func_vals_fini(&rv);
+	}
+	func_vals_fini(&fv);
+	isa_program_fini(&p);
+	chip_fini(&c);
+	graph_fini(&g);
+	return y;
+}
+
 static float k4_result(const char *rows)
 {
 	static const char G[] =
@@ -291,28 +329,8 @@ static float k4_result(const char *rows)
 	"  - {name: b, kind: weight, shape: [4, 1]}\n"
 	"  - {name: y, kind: output, shape: [1, 1]}\n"
 	"ops:\n  - {name: mm, type: matmul, inputs: [a, b], outputs: [y]}\n";
-	graph g;
-	chip c;
-	asim_err e;
-	asim_err_init(&e);
-	cr_assert_eq(graph_load_buffer(&g, "k4.yaml", G, strlen(G), &e), 0, "%s", e.msg);
-	tiny_chip(&c, 0);
-	set(&c, "pe_array.rows", rows);
-	isa_program p;
-	func_vals fv;
-	lower_and_init(&g, &c, &p, &fv);
 	const float a[4] = {1.0f, 0x1p-24f, 0x1p-24f, 0x1p-24f}, b[4] = {1.0f, 1.0f, 1.0f, 1.0f};
-	memcpy(fv.v[0], a, sizeof a);
-	memcpy(fv.v[1], b, sizeof b);
-	func_opts o = {0, FUNC_ORDER_PROGRAM};
-	cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
-	float y;
-	memcpy(&y, fv.v[2], sizeof y);
-	func_vals_fini(&fv);
-	isa_program_fini(&p);
-	chip_fini(&c);
-	graph_fini(&g);
-	return y;
+	return four_term_result(G, rows, a, b, NULL);
 }
 
 Test(functional, matmul_k_tiles_accumulate_in_psum_in_ascending_k)
@@ -334,10 +352,21 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"accelsim: 1\nname: bc\ndtype: bf16\ntensors:\n"
 	"  - {name: dy, kind: input, shape: [4, 8]}\n"
 	"  - {name: b, kind: weight, shape: [5, 8]}\n"
-	"  - {name: da, kind: output, shape: [4, 5]}\n"
-	"ops:\n  - {name: step, type: matmul_backward_data, inputs: [dy, b], outputs: [da]}\n";
-	const char *src[2] = {G, B}, *name[2] = {"'probs' (matmul)", "'step' (matmul_backward_data)"};
-	for (int k = 0; k < 2; k++) {
+	"  - {name: da, kind: output, shape: [5, 4]}\n"
+	"ops:\n  - {name: step, type: matmul_backward_data, inputs: [dy, b], outputs: [da], transpose_a: true}\n";
+	static const char W[] =
+	"accelsim: 1\nname: cw\ndtype: bf16\ntensors:\n"
+	"  - {name: x, kind: input, shape: [1, 3, 6, 6]}\n"
+	"  - {name: dy, kind: input, shape: [1, 4, 6, 6]}\n"
+	"  - {name: dw, kind: activation, shape: [4, 3, 3, 3]}\n"
+	"  - {name: w, kind: weight, shape: [4, 3, 3, 3]}\n"
+	"  - {name: w1, kind: output, shape: [4, 3, 3, 3]}\n"
+	"ops:\n  - {name: gw, type: conv2d_backward_weight, inputs: [x, dy], outputs: [dw], padding: 1}\n"
+	"  - {name: upd, type: sub, inputs: [w, dw], outputs: [w1]}\n";
+	const char *src[3] = {G, B, W};
+	const char *name[3] = {"'probs' (matmul)", "'step' (matmul_backward_data): with transpose_a",
+	                       "'gw' (conv2d_backward_weight): its dW (stored in the PE-ready"};
+	for (int k = 0; k < 3; k++) {
 		graph g;
 		asim_err e;
 		asim_err_init(&e);
@@ -610,6 +639,14 @@ static void equal_reference_on(const char *t, uint64_t min_nonzero, const char *
 			}
 }
 
+/* the same on the chips made serial-fold weight- and input-stationary arrays */
+static void equal_reference_ws_is(const char *t, uint64_t min_nonzero, const char *const *chips,
+                                  int nc, const char *const *dts, int nd)
+{
+	equal_reference_on(t, min_nonzero, chips, nc, dts, nd, "weight_stationary");
+	equal_reference_on(t, min_nonzero, chips, nc, dts, nd, "input_stationary");
+}
+
 /* on trn1, edge-npu and both tiny chips, in bf16, fp32 and fp8_e4m3 */
 static void typed_equals_reference(const char *t, uint64_t min_nonzero)
 {
@@ -764,8 +801,7 @@ Test(functional, serial_fold_ws_and_is_conv_equal_reference)
 {
 	static const char *const chips[] = {"edge-npu", "tiny", "trn1"};
 	static const char *const dts[] = {"fp32", "bf16"};
-	equal_reference_on(FOLDCONV, 1000, chips, 3, dts, 2, "weight_stationary");
-	equal_reference_on(FOLDCONV, 1000, chips, 3, dts, 2, "input_stationary");
+	equal_reference_ws_is(FOLDCONV, 1000, chips, 3, dts, 2);
 }
 
 /* ---- softmax, layernorm, rmsnorm ---------------------------------------------------------- */
@@ -1066,4 +1102,144 @@ Test(functional, sgd_weights_from_the_stored_momentum_by_hand)
 	isa_program_fini(&p);
 	chip_fini(&c);
 	graph_fini(&g);
+}
+
+/* ---- backward ops: matmul_backward_data/_weight, conv2d_backward_data/_weight --------------
+ * Contractions that do not divide the array depths (trn1 128 rows, edge-npu 32): dA over N = 19
+ * and N = 300 (3 and 10 K tiles), with B stored [K, N] and (transpose_b) [N, K], batched dY with a
+ * broadcast 2-D B; dB over M = 37, the folded batch 2 × 37 and M = 300. */
+static const char MMBWD[] =
+"accelsim: 1\nname: mmbwd\ndtype: %s\ntensors:\n"
+"  - {name: dy, kind: input, shape: [37, 19]}\n"
+"  - {name: b, kind: weight, shape: [300, 19]}\n"
+"  - {name: da, kind: output, shape: [37, 300]}\n"
+"  - {name: bt, kind: weight, shape: [19, 300]}\n"
+"  - {name: dat, kind: output, shape: [37, 300]}\n"
+"  - {name: dyw, kind: input, shape: [37, 300]}\n"
+"  - {name: bw, kind: weight, shape: [19, 300]}\n"
+"  - {name: daw, kind: output, shape: [37, 19]}\n"
+"  - {name: a, kind: input, shape: [37, 300]}\n"
+"  - {name: db, kind: output, shape: [300, 19]}\n"
+"  - {name: dy3, kind: input, shape: [2, 37, 19]}\n"
+"  - {name: a3, kind: input, shape: [2, 37, 300]}\n"
+"  - {name: db3, kind: output, shape: [300, 19]}\n"
+"  - {name: da3, kind: output, shape: [2, 37, 300]}\n"
+"  - {name: at, kind: input, shape: [300, 37]}\n"
+"  - {name: dyt, kind: input, shape: [300, 19]}\n"
+"  - {name: dbt, kind: output, shape: [37, 19]}\n"
+"ops:\n"
+"  - {name: bd, type: matmul_backward_data, inputs: [dy, b], outputs: [da]%s}\n"
+"  - {name: bdt, type: matmul_backward_data, inputs: [dy, bt], outputs: [dat], transpose_b: true%s}\n"
+"  - {name: bdw, type: matmul_backward_data, inputs: [dyw, bw], outputs: [daw]%s}\n"
+"  - {name: bw1, type: matmul_backward_weight, inputs: [a, dy], outputs: [db]%s}\n"
+"  - {name: bw3, type: matmul_backward_weight, inputs: [a3, dy3], outputs: [db3]%s}\n"
+"  - {name: bd3, type: matmul_backward_data, inputs: [dy3, b], outputs: [da3]%s}\n"
+"  - {name: bwt, type: matmul_backward_weight, inputs: [at, dyt], outputs: [dbt]%s}\n";
+
+/* trn1 and edge-npu (not the tiny chips: the matmul planning is being changed there), as shipped
+ * and made serial-fold weight- and input-stationary arrays, bf16 and fp32, RNE and SR */
+Test(functional, matmul_backward_ops_equal_reference)
+{
+	static const char *const chips[] = {"trn1", "edge-npu"};
+	static const char *const dts[] = {"bf16", "fp32"};
+	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, NULL);
+	equal_reference_ws_is(MMBWD, 20000, chips, 2, dts, 2);
+}
+
+/* 3×3 convolutions, C_in = 5, C_out = 7: stride 1 padding 1, stride 2 padding 1 (dX's last row
+ * and column receive no dY), and a dilated 3×3 (dilation 2, padding 2) with C_out = 40 (two
+ * channel tiles of edge-npu's 32 rows in backward data) over rows of 40 pixels (backward weight:
+ * row segments of 32 pixels on edge-npu); a grouped backward weight (2 groups, stride 2) */
+static const char CONVBWD[] =
+"accelsim: 1\nname: convbwd\ndtype: %s\ntensors:\n"
+"  - {name: x, kind: input, shape: [2, 5, 9, 11]}\n"
+"  - {name: w, kind: weight, shape: [7, 5, 3, 3]}\n"
+"  - {name: dy1, kind: input, shape: [2, 7, 9, 11]}\n"
+"  - {name: dx1, kind: output, shape: [2, 5, 9, 11]}\n"
+"  - {name: dw1, kind: output, shape: [7, 5, 3, 3]}\n"
+"  - {name: dy2, kind: input, shape: [2, 7, 5, 6]}\n"
+"  - {name: dx2, kind: output, shape: [2, 5, 9, 11]}\n"
+"  - {name: dw2, kind: output, shape: [7, 5, 3, 3]}\n"
+"  - {name: x3, kind: input, shape: [1, 5, 6, 40]}\n"
+"  - {name: w3, kind: weight, shape: [40, 5, 3, 3]}\n"
+"  - {name: dy3, kind: input, shape: [1, 40, 6, 40]}\n"
+"  - {name: dx3, kind: output, shape: [1, 5, 6, 40]}\n"
+"  - {name: dw3, kind: output, shape: [40, 5, 3, 3]}\n"
+"  - {name: xg, kind: input, shape: [1, 6, 7, 8]}\n"
+"  - {name: dyg, kind: input, shape: [1, 4, 4, 4]}\n"
+"  - {name: dwg, kind: output, shape: [4, 3, 3, 3]}\n"
+"ops:\n"
+"  - {name: d1, type: conv2d_backward_data, inputs: [dy1, w], outputs: [dx1], padding: 1%s}\n"
+"  - {name: g1, type: conv2d_backward_weight, inputs: [x, dy1], outputs: [dw1], padding: 1%s}\n"
+"  - {name: d2, type: conv2d_backward_data, inputs: [dy2, w], outputs: [dx2], stride: 2, padding: 1%s}\n"
+"  - {name: g2, type: conv2d_backward_weight, inputs: [x, dy2], outputs: [dw2], stride: 2, padding: 1%s}\n"
+"  - {name: d3, type: conv2d_backward_data, inputs: [dy3, w3], outputs: [dx3], dilation: 2, padding: 2%s}\n"
+"  - {name: g3, type: conv2d_backward_weight, inputs: [x3, dy3], outputs: [dw3], dilation: 2, padding: 2%s}\n"
+"  - {name: gg, type: conv2d_backward_weight, inputs: [xg, dyg], outputs: [dwg], stride: 2, padding: 1, groups: 2%s}\n";
+
+Test(functional, conv_backward_ops_equal_reference)
+{
+	static const char *const chips[] = {"trn1", "edge-npu", "tiny", "tiny-wide"};
+	static const char *const dts[] = {"bf16", "fp32"};
+	equal_reference_on(CONVBWD, 5000, chips, 4, dts, 2, NULL);
+}
+
+/* backward data on serial-fold weight- and input-stationary arrays: the im2col folds, with the
+ * flipped filter rows */
+Test(functional, conv_backward_data_im2col_folds_equal_reference)
+{
+	static const char *const chips[] = {"edge-npu", "trn1"};
+	static const char *const dts[] = {"fp32", "bf16"};
+	equal_reference_ws_is(CONVBWD, 5000, chips, 2, dts, 2);
+}
+
+/* conv2d_backward_weight's order, by hand (FP32, 1×1 filter, one channel, 2×2 pixels, products
+ * x·dY = [1, +0, 2^-24, 2^-24] in row-major pixel order):
+ *   2 rows: pixel tiles of one output row: (1 + 0) + ((+0 + 2^-24) + 2^-24) = 1 + 2^-23
+ *   4 rows: one tile, one pass: (((+0 + 1) + 0) + 2^-24) + 2^-24 = 1 (each a tie to even) */
+static float bwd_weight_result(const char *rows)
+{
+	static const char G[] =
+	"accelsim: 1\nname: gw\ndtype: fp32\ntensors:\n"
+	"  - {name: x, kind: input, shape: [1, 1, 2, 2]}\n"
+	"  - {name: dy, kind: input, shape: [1, 1, 2, 2]}\n"
+	"  - {name: dw, kind: output, shape: [1, 1, 1, 1]}\n"
+	"ops:\n  - {name: gw, type: conv2d_backward_weight, inputs: [x, dy], outputs: [dw]}\n";
+	const float x[4] = {1.0f, 0.0f, 0x1p-24f, 0x1p-24f}, dy[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+	float r;
+	float y = four_term_result(G, rows, x, dy, &r);
+	cr_expect_eq(y, r, "rows %s: functional %a, reference %a", rows, (double)y, (double)r);
+	return y;
+}
+
+Test(functional, conv_backward_weight_pixel_tiles_accumulate_in_psum_by_hand)
+{
+	float y2 = bwd_weight_result("2"), y4 = bwd_weight_result("4");
+	cr_expect_eq(y2, 1.0f + 0x1p-23f, "2 rows: got %a", (double)y2);
+	cr_expect_eq(y4, 1.0f, "4 rows: got %a", (double)y4);
+}
+
+/* the shipped training step, every op covered: each computed tensor equals the reference on
+ * trn1 and edge-npu (SR on the weight write-back) */
+Test(functional, mlp_train_step_equals_reference)
+{
+	static const char *const chips[] = {"trn1", "edge-npu"};
+	char *path = tu_srcpath("models/graphs/mlp_train_step.yaml");
+	for (int ci = 0; ci < 2; ci++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_file(&g, path, &e), 0, "%s", e.msg);
+		load_chip(&c, chips[ci]);
+		func_vals fv, ref;
+		run_both(&g, &c, 11, FUNC_ORDER_PROGRAM, &fv, &ref);
+		cr_expect_gt(nonzero(&g, &fv), 1000000, "%s: trivially zero", chips[ci]);
+		cr_expect_eq(ndiff(&g, &fv, &ref, 0), 0, "%s: differs from the reference", chips[ci]);
+		func_vals_fini(&fv);
+		func_vals_fini(&ref);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
+	free(path);
 }
