@@ -178,6 +178,8 @@ typedef struct mm_desc {
 	int tbias;                     /* -1: none */
 	int a_km;                      /* A stored [K, M] (else [M, K]) */
 	int b_nk;                      /* B stored [N, K] (else [K, N]) */
+	int y_nm;                      /* Y stored [N, M] (else [M, N]): the Y^T tiles in PSUM are
+	                                * stored as they are, without the vector engine's turn */
 	uint64_t M, K, N, batch;
 	graph_act act;
 } mm_desc;
@@ -294,9 +296,26 @@ static void mm_evac_yt(lower_ctx *L, const mm_desc *m, lower_buf *p, uint64_t po
 	pe_dims(L, &rows, &cols, &mmax);
 	asim_dtype dtY = mm_dt(L, m->ty);
 	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
-	isa_oidx ox = lower_oidx(0, (int64_t)(row * m->N + nt * cols), 1, (int64_t)m->N, 0);
+	/* row = b·M + r: Y [M, N] element (r, n) at b·M·N + r·N + n; stored [N, M] at b·M·N + n·M + r */
+	uint64_t bi = row / m->M, r = row % m->M;
+	isa_oidx ox = m->y_nm ? lower_oidx(0, (int64_t)(bi * m->M * m->N + nt * cols * m->M + r), (int64_t)m->M, 1, 0)
+	                      : lower_oidx(0, (int64_t)(row * m->N + nt * cols), 1, (int64_t)m->N, 0);
 	pe_evacuate_at(L, p, poff, o, dtY, nn, mcn, 1, m->tbias >= 0 ? bias : NULL, nt * esb,
 	               m->tbias >= 0 ? mm_dt(L, (uint32_t)m->tbias) : dtY, m->act, &ox);
+}
+
+/* Y^T tile o [nn parts × mcn] (columns nt·cols…, rows r0…) to a Y stored [N, M] (y_nm): as it
+ * is, partition n a run of mcn elements of row nt·cols + n -- the turn is the store's layout */
+static void mm_store_yt(lower_ctx *L, const mm_desc *m, lower_buf *o, uint32_t nn, uint32_t mcn,
+                        uint64_t ybase, uint64_t nt, uint64_t r0)
+{
+	uint32_t rows, cols;
+	uint64_t mmax, esY = mm_es(L, m->ty);
+	asim_dtype dtY = mm_dt(L, m->ty);
+	pe_dims(L, &rows, &cols, &mmax);
+	isa_ap dst = lower_ap_hbm(dtY, ybase + (nt * cols * m->M + r0) * esY, nn, m->M * esY, mcn, esY, 1, 0);
+	isa_ap src = lower_ap_sbuf(dtY, 0, nn, o->off, mcn, esY, 1, 0);
+	lower_store(L, m->ty, &dst, &src, o);
 }
 
 /* the output staging of both schedules: evacuated tiles yb [cols parts × mmax], turned blocks
@@ -485,6 +504,10 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 						uint64_t sl = nt * nmc + mc, ntg = n0 / cols + nt, r0 = m0 + mc * mcw;
 						lower_buf *o = &yb[yi++ % 2];
 						mm_evac_yt(L, m, &ps[sl / spb], (sl % spb) * mcw * 4, o, &bias, b * m->M + r0, ntg, nn, mcn);
+						if (m->y_nm) {
+							mm_store_yt(L, m, o, nn, mcn, ybase, ntg, r0);
+							continue;
+						}
 						pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi, ybase + (r0 * m->N + ntg * cols) * esY,
 						              m->N * esY);
 					}
@@ -617,12 +640,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	 * row blocks fit in what is left */
 	uint64_t nrb = lower_ceil(lower_min(mmax, m->M), blk);
 	used += a_wide ? 2 * mm_rnd(L, m->K * esA) : 0;
-	int rowstore = b_res && ntn > 1 && nrb <= MM_ROWBLK
+	int rowstore = b_res && ntn > 1 && !m->y_nm && nrb <= MM_ROWBLK
 	               && 2 * nrb * mm_rnd(L, m->N * esY) <= budget - lower_min(budget, used);
 	/* input-stationary serial-fold arrays: A^T resident, B resident, no bias (else the WS
 	 * mapping; docs/lowering.md) */
 	int is_mode = serial && c->pe.dataflow == CHIP_INPUT_STATIONARY && a_res && b_res
-	              && m->tbias < 0 && (mb % cols == 0 || mb >= m->M);
+	              && m->tbias < 0 && !m->y_nm && (mb % cols == 0 || mb >= m->M);
 	if (is_mode)
 		rowstore = 0;
 	lower_buf yrow[2][MM_ROWBLK];
@@ -819,14 +842,30 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 						}
 						continue;
 					}
-					pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi,
-					              ybase + ((m0 + mc) * m->N + nt * cols) * esY, m->N * esY);
+					if (m->y_nm)
+						mm_store_yt(L, m, o, nn, mcn, ybase, nt, m0 + mc);
+					else
+						pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi,
+						              ybase + ((m0 + mc) * m->N + nt * cols) * esY, m->N * esY);
 				}
 			}
 		}
 	}
 	lower_release(L);       /* before the buffers (locals) go out of scope */
 	return 0;
+}
+
+/* the batch dims of P and Q (all but the last two, aligned from the right, missing ones 1) are
+ * equal: no broadcasting between them */
+static int mm_same_batches(const graph_tensor *P, const graph_tensor *Q)
+{
+	uint32_t n = P->rank > Q->rank ? P->rank : Q->rank;
+	for (uint32_t i = 3; i <= n; i++) {
+		uint64_t p = i <= P->rank ? P->shape[P->rank - i] : 1, q = i <= Q->rank ? Q->shape[Q->rank - i] : 1;
+		if (p != q)
+			return 0;
+	}
+	return 1;
 }
 
 int lower_matmul_op(lower_ctx *L, const graph_op *op)
@@ -855,25 +894,44 @@ int lower_matmul_op(lower_ctx *L, const graph_op *op)
 		if (op->n_in > 2)
 			m.tbias = (int)op->in[2];
 		break;
-	case GRAPH_OP_MATMUL_BWD_DATA: /* dA[M,K] = dY[M,N] · B^T, B stored [K,N] */
+	case GRAPH_OP_MATMUL_BWD_DATA: /* dA[M,K] = dY[M,N] · B^T, B stored [K,N] (or [N,K]) */
 		m.ta = op->in[0];
 		m.tb = op->in[1];
 		m.a_km = 0;
 		m.b_nk = op->a.transpose_b ? 0 : 1;
+		m.y_nm = op->a.transpose_a != 0;   /* dA stored [K, M]: the Y^T tiles as they are */
 		m.M = r0;
 		m.K = c0;
 		m.N = op->a.transpose_b ? c1 : r1;
 		break;
-	case GRAPH_OP_MATMUL_BWD_WEIGHT: /* dB[K,N] = A^T · dY: contraction over M (and batch) */
+	case GRAPH_OP_MATMUL_BWD_WEIGHT: { /* dB[K,N] = A^T · dY: contraction over M (and batch) */
+		/* A stored [M, K] is A^T as a [K, M]-stored moving operand; with transpose_a, [K, M]
+		 * is A^T as a [M, K]-stored one (turned like a forward A). dB [N, K] (transpose_b):
+		 * the Y^T tiles stored as they are. Without batch dims on dB the rows of every batch
+		 * fold into the contraction (row r = b·M + m), which needs A and dY to hold the same
+		 * batches, A stored [M, K] (its rows contiguous across batches). */
 		m.ta = op->in[0];
 		m.tb = op->in[1];
-		m.a_km = 1;
+		m.a_km = op->a.transpose_a ? 0 : 1;
 		m.b_nk = 0;
-		m.M = c0;
+		m.y_nm = op->a.transpose_b != 0;
+		m.M = op->a.transpose_a ? r0 : c0;
 		m.N = c1;
-		m.K = X0->elems / c0;
-		fold = 1;
+		fold = Y->rank == 2;
+		m.K = fold ? X1->elems / c1 : r1;
+		if (fold && !mm_same_batches(X0, X1))
+			return lower_mapping_error(L, "A '%s' and dY '%s' have different batch dimensions and dB "
+			                           "is declared without them (the lowering sums the batches by "
+			                           "folding the rows of A and dY into one contraction): give A and "
+			                           "dY the same batch dimensions, or declare dB with the batch "
+			                           "dimensions", X0->name, X1->name);
+		if (fold && op->a.transpose_a && X0->elems / (r0 * c0) > 1)
+			return lower_mapping_error(L, "transpose_a with batch dimensions summed into a 2-D dB is "
+			                           "not lowered (A stored [..., K, M] has no contiguous rows to "
+			                           "fold into the contraction): store A as [..., M, K] without "
+			                           "transpose_a, or declare dB with the batch dimensions");
 		break;
+	}
 	default:
 		ASIM_ASSERT(0);
 	}

@@ -194,26 +194,9 @@ int func_check_graph(const graph *g, asim_err *e)
 			case GRAPH_OP_SOFTMAX: case GRAPH_OP_LAYERNORM: case GRAPH_OP_RMSNORM:
 			case GRAPH_OP_EMBEDDING: case GRAPH_OP_SGD_UPDATE: case GRAPH_OP_ADAM_UPDATE:
 				break;
-			case GRAPH_OP_MATMUL_BWD_DATA:
-				if (op->a.transpose_a)
-					why = "with transpose_a the lowering writes dA as [M, K], not the declared "
-					      "[K, M]";
+			case GRAPH_OP_MATMUL_BWD_DATA:   /* the lowering refuses what it cannot map */
+			case GRAPH_OP_MATMUL_BWD_WEIGHT:
 				break;
-			case GRAPH_OP_MATMUL_BWD_WEIGHT: {
-				const graph_tensor *A = &g->tensors[op->in[0]], *D = &g->tensors[op->in[1]];
-				int same = A->rank == D->rank;
-				for (uint32_t d = 0; same && d + 2 < A->rank; d++)
-					same = A->shape[d] == D->shape[d];
-				if (op->a.transpose_a || op->a.transpose_b)
-					why = "with transpose_a or transpose_b the lowering reads A as [M, K] and "
-					      "writes dB as [K, N]";
-				else if (!same)
-					why = "A and dY with different batch dimensions (the lowering folds A's "
-					      "rows and dY's rows into one contraction)";
-				else if (g->tensors[op->out[0]].rank != 2)
-					why = "a dB declared with batch dimensions is not lowered";
-				break;
-			}
 			case GRAPH_OP_CONV2D_BWD_DATA:   /* W read in its logical layout */
 				break;
 			case GRAPH_OP_CONV2D_BWD_WEIGHT:
@@ -977,8 +960,10 @@ static unsigned pe_depth(const chip *c)
 /* matmul and its backward ops as one product Y[M×N] = A[M×K]·B[K×N] per batch, in the lowering's
  * order: dp_matmul_f32 with rows = the array depth (K tiles ascending, each a pass from +0, added
  * in PSUM). matmul: A, B as stored (transposed views with transpose_a/_b); backward data
- * dA = dY·Bᵀ: contraction over N, Bᵀ a view of B as stored; backward weight dB = Aᵀ·dY:
- * contraction over the rows of A and dY with every batch dim folded in (one product). */
+ * dA = dY·Bᵀ: contraction over N, Bᵀ a view of B as stored, dA written [K, M] with transpose_a;
+ * backward weight dB = Aᵀ·dY: Aᵀ a view of A as stored ([M, K], or [K, M] with transpose_a),
+ * dB written [N, K] with transpose_b; per batch when dB has batch dims, else the contraction runs
+ * over the rows of A and dY with every batch dim folded in (row r = b·M + m, one product). */
 static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_t gop,
                       func_vals *fv, asim_err *e)
 {
@@ -986,34 +971,55 @@ static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_
 	const graph_tensor *TA = &g->tensors[op->in[0]], *TB = &g->tensors[op->in[1]];
 	const graph_tensor *TY = &g->tensors[op->out[0]];
 	int ta = op->a.transpose_a != 0, tb = op->a.transpose_b != 0;
-	uint64_t M = TY->shape[TY->rank - 2], N = TY->shape[TY->rank - 1];
-	uint64_t ca = TA->shape[TA->rank - 1];        /* columns of the stored first operand */
-	uint64_t K = op->type == GRAPH_OP_MATMUL_BWD_WEIGHT ? TA->elems / ca
-	             : (ta ? TA->shape[TA->rank - 2] : ca);
+	uint64_t ra = TA->shape[TA->rank - 2], ca = TA->shape[TA->rank - 1];
+	uint64_t rb = TB->shape[TB->rank - 2], cb = TB->shape[TB->rank - 1];
+	uint64_t M, N, K;
+	int yt = 0, fold = 0;         /* Y stored transposed ([N, M]); rows of every batch folded */
+	switch (op->type) {
+	case GRAPH_OP_MATMUL_BWD_DATA:      /* dY [M, N'] · Bᵀ, B [K', N'] or [N', K'] */
+		M = ra; K = ca; N = tb ? cb : rb; yt = ta;
+		break;
+	case GRAPH_OP_MATMUL_BWD_WEIGHT:    /* Aᵀ [K', M'] · dY [M', N] */
+		M = ta ? ra : ca; N = cb; yt = tb;
+		fold = TY->rank == 2;
+		K = fold ? TB->elems / N : rb;
+		break;
+	default:
+		M = ta ? ca : ra; K = ta ? ra : ca; N = tb ? rb : cb;
+		break;
+	}
 	uint64_t batch = TY->elems / (M * N);
+	if (fold && TA->elems != M * K)
+		return asim_errorf(e, ASIM_EUNSUPPORTED, "op '%s': A and dY hold different numbers of rows",
+		                   op->name);
 	float *a = decode_t(g, fv, op->in[0]), *b = decode_t(g, fv, op->in[1]);
 	float *bias = op->n_in > 2 ? decode_t(g, fv, op->in[2]) : NULL;
 	float *A = asim_calloc(M * K + 1, sizeof *A), *B = asim_calloc(K * N + 1, sizeof *B);
-	float *y = asim_calloc(TY->elems + 1, sizeof *y);
+	float *y = asim_calloc(TY->elems + 1, sizeof *y), *ps = asim_calloc(M * N + 1, sizeof *ps);
 	int rc = 0;
-	if (!a || !b || (op->n_in > 2 && !bias) || !A || !B || !y) {
+	if (!a || !b || (op->n_in > 2 && !bias) || !A || !B || !y || !ps) {
 		rc = asim_errorf(e, ASIM_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (uint64_t bi = 0; bi < batch && rc == 0; bi++) {
 		const float *pa = a + batch_off(TA, TY, bi), *pb = b + batch_off(TB, TY, bi);
 		switch (op->type) {
-		case GRAPH_OP_MATMUL_BWD_DATA:      /* A = dY [M, N'], B = Bᵀ: [N', K'] of B [K', N'] */
+		case GRAPH_OP_MATMUL_BWD_DATA:      /* A = dY [M, N'], B = Bᵀ: [N', K'] */
 			memcpy(A, pa, M * K * sizeof *A);
 			for (uint64_t k = 0; k < K; k++)
 				for (uint64_t n = 0; n < N; n++)
 					B[k * N + n] = tb ? pb[k * N + n] : pb[n * K + k];
 			break;
-		case GRAPH_OP_MATMUL_BWD_WEIGHT:    /* A = Aᵀ [K', rows], B = dY [rows, N'] */
-			for (uint64_t m = 0; m < M; m++)
-				for (uint64_t k = 0; k < K; k++)
-					A[m * K + k] = a[k * M + m];
-			memcpy(B, b, K * N * sizeof *B);
+		case GRAPH_OP_MATMUL_BWD_WEIGHT:    /* A = Aᵀ [K', rows], B = dY [rows, N] */
+			for (uint64_t r = 0; r < K; r++) {
+				/* row r of the contraction: batch r / M', row r % M' of that batch's A */
+				uint64_t rm = fold ? ra * ca : 0, mr = ta ? ca : ra;
+				const float *src = fold ? a + (r / mr) * rm : pa;
+				uint64_t rr = fold ? r % mr : r;
+				for (uint64_t m = 0; m < M; m++)
+					A[m * K + r] = ta ? src[m * mr + rr] : src[rr * M + m];
+			}
+			memcpy(B, fold ? b : pb, K * N * sizeof *B);
 			break;
 		default:
 			for (uint64_t m = 0; m < M; m++)
@@ -1024,13 +1030,13 @@ static int ref_matmul(const graph *g, const chip *c, const func_opts *o, uint32_
 					B[k * N + n] = tb ? pb[n * K + k] : pb[k * N + n];
 			break;
 		}
-		float *ps = y + bi * M * N;
 		rc = dp_matmul_f32(A, B, M, N, K, pe_depth(c), ps, 1, e);
+		float *py = y + bi * M * N;
 		for (uint64_t i = 0; i < M * N; i++) {
 			float v = ps[i];
 			if (bias)
 				v = canon(v + bias[i % N]);
-			ps[i] = act_f32(op->a.activation, v);
+			py[yt ? (i % N) * M + i / N : i] = act_f32(op->a.activation, v);
 		}
 	}
 	if (rc == 0)
@@ -1042,6 +1048,7 @@ out:
 	asim_free(A);
 	asim_free(B);
 	asim_free(y);
+	asim_free(ps);
 	return rc;
 }
 

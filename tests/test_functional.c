@@ -353,7 +353,7 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"  - {name: dy, kind: input, shape: [4, 8]}\n"
 	"  - {name: b, kind: weight, shape: [5, 8]}\n"
 	"  - {name: da, kind: output, shape: [5, 4]}\n"
-	"ops:\n  - {name: step, type: matmul_backward_data, inputs: [dy, b], outputs: [da], transpose_a: true}\n";
+	"ops:\n  - {name: step, type: matmul_backward_data, inputs: [dy, b], outputs: [da], transpose_a: true, dtype: fp8_e4m3}\n";
 	static const char W[] =
 	"accelsim: 1\nname: cw\ndtype: bf16\ntensors:\n"
 	"  - {name: x, kind: input, shape: [1, 3, 6, 6]}\n"
@@ -364,7 +364,7 @@ Test(functional, refuses_ops_it_cannot_execute_naming_them)
 	"ops:\n  - {name: gw, type: conv2d_backward_weight, inputs: [x, dy], outputs: [dw], padding: 1}\n"
 	"  - {name: upd, type: sub, inputs: [w, dw], outputs: [w1]}\n";
 	const char *src[3] = {G, B, W};
-	const char *name[3] = {"'probs' (matmul)", "'step' (matmul_backward_data): with transpose_a",
+	const char *name[3] = {"'probs' (matmul)", "'step' (matmul_backward_data): a numerics 'dtype' override",
 	                       "'gw' (conv2d_backward_weight): its dW (stored in the PE-ready"};
 	for (int k = 0; k < 3; k++) {
 		graph g;
@@ -1144,6 +1144,150 @@ Test(functional, matmul_backward_ops_equal_reference)
 	static const char *const dts[] = {"bf16", "fp32"};
 	equal_reference_on(MMBWD, 20000, chips, 2, dts, 2, NULL);
 	equal_reference_ws_is(MMBWD, 20000, chips, 2, dts, 2);
+}
+
+/* The layouts the flags declare: dA stored [K, M] (transpose_a: the Y^T tiles in PSUM stored as
+ * they are), A stored [K, M] for dB (transpose_a: A^T read as a [M, K]-stored moving operand), dB
+ * stored [N, K] (transpose_b), both flags together; contractions of 19, 37 and 300 (several K
+ * tiles on edge-npu's 32 rows, and 300 on trn1's 128); dB with batch dims (per-batch products,
+ * no folding), with a broadcast 2-D A, and with transpose_a per batch; a folded batch of 2 into
+ * a dB stored [N, K]. */
+static const char MMBWDT[] =
+"accelsim: 1\nname: mmbwdt\ndtype: %s\ntensors:\n"
+"  - {name: dy, kind: input, shape: [37, 19]}\n"
+"  - {name: b, kind: weight, shape: [300, 19]}\n"
+"  - {name: bt, kind: weight, shape: [19, 300]}\n"
+"  - {name: dyw, kind: input, shape: [37, 300]}\n"
+"  - {name: dy3, kind: input, shape: [2, 37, 19]}\n"
+"  - {name: at, kind: input, shape: [300, 37]}\n"
+"  - {name: a, kind: input, shape: [37, 300]}\n"
+"  - {name: dyt, kind: input, shape: [300, 19]}\n"
+"  - {name: a3, kind: input, shape: [2, 37, 300]}\n"
+"  - {name: a3t, kind: input, shape: [2, 300, 37]}\n"
+"  - {name: da1, kind: output, shape: [300, 37]}\n"
+"  - {name: da2, kind: output, shape: [300, 37]}\n"
+"  - {name: da3, kind: output, shape: [19, 37]}\n"
+"  - {name: da4, kind: output, shape: [2, 300, 37]}\n"
+"  - {name: db1, kind: output, shape: [300, 19]}\n"
+"  - {name: db2, kind: output, shape: [19, 300]}\n"
+"  - {name: db3, kind: output, shape: [19, 300]}\n"
+"  - {name: db4, kind: output, shape: [37, 19]}\n"
+"  - {name: db5, kind: output, shape: [19, 300]}\n"
+"  - {name: db6, kind: output, shape: [2, 300, 19]}\n"
+"  - {name: db7, kind: output, shape: [2, 19, 300]}\n"
+"  - {name: db8, kind: output, shape: [2, 300, 19]}\n"
+"ops:\n"
+"  - {name: d1, type: matmul_backward_data, inputs: [dy, b], outputs: [da1], transpose_a: true%s}\n"
+"  - {name: d2, type: matmul_backward_data, inputs: [dy, bt], outputs: [da2], transpose_a: true, transpose_b: true%s}\n"
+"  - {name: d3, type: matmul_backward_data, inputs: [dyw, bt], outputs: [da3], transpose_a: true%s}\n"
+"  - {name: d4, type: matmul_backward_data, inputs: [dy3, b], outputs: [da4], transpose_a: true%s}\n"
+"  - {name: w1, type: matmul_backward_weight, inputs: [at, dy], outputs: [db1], transpose_a: true%s}\n"
+"  - {name: w2, type: matmul_backward_weight, inputs: [a, dy], outputs: [db2], transpose_b: true%s}\n"
+"  - {name: w3, type: matmul_backward_weight, inputs: [at, dy], outputs: [db3], transpose_a: true, transpose_b: true%s}\n"
+"  - {name: w4, type: matmul_backward_weight, inputs: [a, dyt], outputs: [db4], transpose_a: true%s}\n"
+"  - {name: w5, type: matmul_backward_weight, inputs: [a3, dy3], outputs: [db5], transpose_b: true%s}\n"
+"  - {name: w6, type: matmul_backward_weight, inputs: [a3, dy3], outputs: [db6]%s}\n"
+"  - {name: w7, type: matmul_backward_weight, inputs: [a3t, dy3], outputs: [db7], transpose_a: true, transpose_b: true%s}\n"
+"  - {name: w8, type: matmul_backward_weight, inputs: [a, dy3], outputs: [db8]%s}\n";
+
+Test(functional, matmul_backward_ops_honour_the_transpose_flags_and_batched_db)
+{
+	static const char *const chips[] = {"trn1", "edge-npu"};
+	static const char *const dts[] = {"bf16", "fp32"};
+	equal_reference_on(MMBWDT, 40000, chips, 2, dts, 2, NULL);
+	equal_reference_ws_is(MMBWDT, 40000, chips, 2, dts, 2);
+}
+
+/* by hand, fp32 (every value exact): each flag puts the values where the declared layout says (a
+ * wrong layout gives another element's value, not a rounding difference). dY = [[1,0],[0,1],[1,1]]
+ * (M = 3, N = 2), B = [[1,10],[100,1000]] ([K, N], K = 2): dA = dY·Bᵀ = [[1,100],[10,1000],
+ * [11,1100]], stored [K, M] (transpose_a) = [[1,10,11],[100,1000,1100]]. A = [[1,2],[3,5],[5,7]]
+ * stored [K, M] (transpose_a) = [[1,3,5],[2,5,7]]: dB = Aᵀ·dY = [[6,8],[9,12]], stored [N, K]
+ * (transpose_b) = [[6,9],[8,12]]. */
+Test(functional, matmul_backward_layouts_by_hand)
+{
+	static const char G[] =
+	"accelsim: 1\nname: lay\ndtype: fp32\ntensors:\n"
+	"  - {name: dy, kind: input, shape: [3, 2]}\n"
+	"  - {name: b, kind: weight, shape: [2, 2]}\n"
+	"  - {name: at, kind: input, shape: [2, 3]}\n"
+	"  - {name: da, kind: output, shape: [2, 3]}\n"
+	"  - {name: db, kind: output, shape: [2, 2]}\n"
+	"ops:\n"
+	"  - {name: d, type: matmul_backward_data, inputs: [dy, b], outputs: [da], transpose_a: true}\n"
+	"  - {name: w, type: matmul_backward_weight, inputs: [at, dy], outputs: [db], transpose_a: true, transpose_b: true}\n";
+	static const float dy[6] = {1, 0, 0, 1, 1, 1}, b[4] = {1, 10, 100, 1000}, at[6] = {1, 3, 5, 2, 5, 7};
+	static const float da_want[6] = {1, 10, 11, 100, 1000, 1100}, db_want[4] = {6, 9, 8, 12};
+	const char *const chips[2] = {"trn1", "edge-npu"};
+	for (int ci = 0; ci < 2; ci++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_buffer(&g, "lay.yaml", G, strlen(G), &e), 0, "%s", e.msg);
+		load_chip(&c, chips[ci]);
+		isa_program p;
+		func_vals fv;
+		lower_and_init(&g, &c, &p, &fv);
+		memcpy(fv.v[graph_find_tensor(&g, "dy")], dy, sizeof dy);
+		memcpy(fv.v[graph_find_tensor(&g, "b")], b, sizeof b);
+		memcpy(fv.v[graph_find_tensor(&g, "at")], at, sizeof at);
+		func_opts o = {0, FUNC_ORDER_PROGRAM};
+		cr_assert_eq(func_run(&g, &c, &p, &o, &fv, &e), 0, "%s", e.msg);
+		const float *da = fv.v[graph_find_tensor(&g, "da")], *db = fv.v[graph_find_tensor(&g, "db")];
+		for (int i = 0; i < 6; i++)
+			cr_expect_eq(da[i], da_want[i], "%s: dA[%d] = %g, want %g", chips[ci], i, (double)da[i],
+			             (double)da_want[i]);
+		for (int i = 0; i < 4; i++)
+			cr_expect_eq(db[i], db_want[i], "%s: dB[%d] = %g, want %g", chips[ci], i, (double)db[i],
+			             (double)db_want[i]);
+		func_vals_fini(&fv);
+		isa_program_fini(&p);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
+}
+
+/* what the lowering cannot fold into one contraction is refused at the op's position, with the
+ * fix: A and dY of different batch dims summed into a 2-D dB (broadcast A), and transpose_a with
+ * batch dims summed into a 2-D dB */
+Test(functional, matmul_backward_weight_refusals_name_the_fix)
+{
+	static const char B[] =
+	"accelsim: 1\nname: rb\ndtype: bf16\ntensors:\n"
+	"  - {name: a, kind: input, shape: [37, 300]}\n"
+	"  - {name: dy, kind: input, shape: [2, 37, 19]}\n"
+	"  - {name: db, kind: output, shape: [300, 19]}\n"
+	"ops:\n  - {name: gw, type: matmul_backward_weight, inputs: [a, dy], outputs: [db]}\n";
+	static const char T[] =
+	"accelsim: 1\nname: rt\ndtype: bf16\ntensors:\n"
+	"  - {name: a, kind: input, shape: [2, 300, 37]}\n"
+	"  - {name: dy, kind: input, shape: [2, 37, 19]}\n"
+	"  - {name: db, kind: output, shape: [300, 19]}\n"
+	"ops:\n  - {name: gw, type: matmul_backward_weight, inputs: [a, dy], outputs: [db], transpose_a: true}\n";
+	const char *src[2] = {B, T};
+	const char *why[2] = {"A 'a' and dY 'dy' have different batch dimensions and dB is declared without them",
+	                      "transpose_a with batch dimensions summed into a 2-D dB is not lowered"};
+	const char *fix[2] = {"declare dB with the batch dimensions", "store A as [..., M, K] without transpose_a"};
+	for (int k = 0; k < 2; k++) {
+		graph g;
+		chip c;
+		asim_err e;
+		asim_err_init(&e);
+		cr_assert_eq(graph_load_buffer(&g, "r.yaml", src[k], strlen(src[k]), &e), 0, "%s", e.msg);
+		cr_expect_eq(func_check_graph(&g, &e), 0, "%s", e.msg);
+		load_chip(&c, "trn1");
+		isa_program p;
+		isa_program_init(&p);
+		lower_opts lo = {0};
+		cr_expect_eq(lower_graph(&g, &c, &lo, &p, &e), ASIM_EMAPPING);
+		cr_expect(strncmp(e.msg, "r.yaml:9:5: op 'gw' (matmul_backward_weight)", 44) == 0, "%s", e.msg);
+		cr_expect(strstr(e.msg, why[k]) != NULL, "%s", e.msg);
+		cr_expect(strstr(e.msg, fix[k]) != NULL, "%s", e.msg);
+		isa_program_fini(&p);
+		chip_fini(&c);
+		graph_fini(&g);
+	}
 }
 
 /* 3×3 convolutions, C_in = 5, C_out = 7: stride 1 padding 1, stride 2 padding 1 (dX's last row

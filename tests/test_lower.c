@@ -581,18 +581,27 @@ Test(lower, optimizer_updates_stream_weights_through_sbuf)
  * or is an ASIM_EMAPPING error -- never an assertion failure. Each case runs in a forked child,
  * so an abort is seen as a signal: child exit 0 = lowered with M·K·N MACs (counted here from
  * the emitted matmuls' access patterns), 2 = ASIM_EMAPPING, 3 = wrong MACs, 4 = another error.
- * Variants: matmul, transpose_a, transpose_b, both, backward data, backward weight; fp32 and
- * bf16; the op alone (the graph's last op: the whole SBUF) or followed by a relu (half). */
+ * Variants: matmul, transpose_a, transpose_b, both, backward data, backward weight, backward
+ * data with transpose_a (dA stored [K, M]), backward weight with both flags (A stored [K, M], dB
+ * stored [N, K]); fp32 and bf16; the op alone (the graph's last op: the whole SBUF) or followed by a relu (half). */
 static int mm_sweep_child(const chip *c, int variant, uint64_t M, uint64_t K, uint64_t N,
                           asim_dtype dt, int follow)
 {
 	tg b;
 	tg_init(&b);
 	uint32_t in[2], Y;
-	graph_op_type ty = variant == 4 ? GRAPH_OP_MATMUL_BWD_DATA
-	                 : variant == 5 ? GRAPH_OP_MATMUL_BWD_WEIGHT : GRAPH_OP_MATMUL;
-	int ta = variant == 1 || variant == 3, tb = variant == 2 || variant == 3;
-	if (variant == 4) {            /* dA[M,K] = dY[M,N] · B^T, B stored [K,N]: here K ↔ N */
+	graph_op_type ty = variant == 4 || variant == 6 ? GRAPH_OP_MATMUL_BWD_DATA
+	                 : variant == 5 || variant == 7 ? GRAPH_OP_MATMUL_BWD_WEIGHT : GRAPH_OP_MATMUL;
+	int ta = variant == 1 || variant == 3 || variant >= 6, tb = variant == 2 || variant == 3 || variant == 7;
+	if (variant == 6) {            /* dA^T[N,M] (stored [K,M] of the op) = (dY[M,K] · B^T)^T, B [N,K] */
+		in[0] = tg_tensor(&b, dt, GRAPH_INPUT, 2, M, K);
+		in[1] = tg_tensor(&b, dt, GRAPH_WEIGHT, 2, N, K);
+		Y = tg_tensor(&b, dt, follow ? GRAPH_ACTIVATION : GRAPH_OUTPUT, 2, N, M);
+	} else if (variant == 7) {     /* dB^T[N,M] = (A^T · dY)^T, A stored [M,K] (transpose_a), dY [K,N] */
+		in[0] = tg_tensor(&b, dt, GRAPH_INPUT, 2, M, K);
+		in[1] = tg_tensor(&b, dt, GRAPH_INPUT, 2, K, N);
+		Y = tg_tensor(&b, dt, follow ? GRAPH_ACTIVATION : GRAPH_OUTPUT, 2, N, M);
+	} else if (variant == 4) {            /* dA[M,K] = dY[M,N] · B^T, B stored [K,N]: here K ↔ N */
 		in[0] = tg_tensor(&b, dt, GRAPH_INPUT, 2, M, K);
 		in[1] = tg_tensor(&b, dt, GRAPH_WEIGHT, 2, N, K);
 		Y = tg_tensor(&b, dt, follow ? GRAPH_ACTIVATION : GRAPH_OUTPUT, 2, M, N);
@@ -609,7 +618,7 @@ static int mm_sweep_child(const chip *c, int variant, uint64_t M, uint64_t K, ui
 	o->a.transpose_a = (uint8_t)ta;
 	o->a.transpose_b = (uint8_t)tb;
 	if (follow) {
-		uint32_t Z = tg_tensor(&b, dt, GRAPH_OUTPUT, 2, M, N);
+		uint32_t Z = variant >= 6 ? tg_tensor(&b, dt, GRAPH_OUTPUT, 2, N, M) : tg_tensor(&b, dt, GRAPH_OUTPUT, 2, M, N);
 		tg_op(&b, GRAPH_OP_RELU, 1, &Y, 1, &Z, 8, 3);
 	}
 	asim_err e;
@@ -640,7 +649,7 @@ Test(lower, small_matmul_family_sweep_never_aborts)
 	chip_tiny16(&chips[1]);
 	unsigned mapped = 0, refused = 0;
 	for (int ci = 0; ci < 2; ci++)
-		for (int v = 0; v < 6; v++)
+		for (int v = 0; v < 8; v++)
 			for (int d = 0; d < 2; d++)
 				for (int f = 0; f < 2; f++)
 					for (size_t i = 0; i < nd * nd * nd; i++) {
