@@ -107,11 +107,6 @@ typedef struct run_func {
 	int check_ref;
 } run_func;
 
-static void scan_tracer(void *ud, const isa_inst *in)
-{
-	tracer_scan(ud, in);
-}
-
 static int run_functional(run_func *F, const graph *g, const chip *c, const isa_program *p,
                           uint64_t seed, const char *inputs, const char *outputs, int raw_bits,
                           asim_err *e)
@@ -326,7 +321,7 @@ int cmd_run(int argc, char **argv)
 		rungraph_opts ro;
 		memset(&ro, 0, sizeof ro);
 		ro.resident_max = functional ? UINT64_MAX : 0;   /* functional mode reads the program */
-		ro.scan = scan_tracer;
+		ro.scan = tracer_scan_cb;
 		ro.scan_ud = tr;
 		lower_opts lo = {0};
 		if ((rc = rungraph_prepare(&rg, &g, &c, &lo, &ro, &e)) != 0 || (rc = tracer_start(tr, &e)) != 0)

@@ -113,10 +113,6 @@ static int next_in_shard(shared *S, sweep_val *vals, uint64_t *g, asim_err *e)
 
 /* ---- one sample ------------------------------------------------------------------------------ */
 
-static void sweep_scan(void *ud, const isa_inst *in)
-{
-	tracer_scan(ud, in);
-}
 
 typedef struct worker {
 	shared *S;
@@ -166,7 +162,7 @@ static int simulate(worker *w, const sweep_val *vals, uint64_t index, sweep_buf 
 		rungraph_opts ro;
 		memset(&ro, 0, sizeof ro);
 		if ((rc = tracer_open(&tr, &w->c, &g, 0, &to, e)) == 0) {
-			ro.scan = sweep_scan;
+			ro.scan = tracer_scan_cb;
 			ro.scan_ud = tr;
 			if ((rc = rungraph_prepare(&rg, &g, &w->c, &lo, &ro, e)) == 0
 			    && (rc = tracer_start(tr, e)) == 0) {

@@ -814,6 +814,11 @@ void tracer_scan(tracer *t, const isa_inst *in)
 	}
 }
 
+void tracer_scan_cb(void *t, const isa_inst *in)
+{
+	tracer_scan(t, in);
+}
+
 int tracer_start(tracer *t, asim_err *e)
 {
 	const chip *c = t->c;

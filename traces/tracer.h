@@ -91,6 +91,8 @@ int tracer_new(tracer **t /* OUT */, const chip *c, const isa_program *p, const 
 int tracer_open(tracer **t /* OUT */, const chip *c, const graph *g, uint32_t ngops,
                 const tracer_opts *o, asim_err *e);
 void tracer_scan(tracer *t, const isa_inst *in);
+/* tracer_scan as a callback (rungraph_opts.scan, with scan_ud = the tracer) */
+void tracer_scan_cb(void *t, const isa_inst *in);
 int tracer_start(tracer *t, asim_err *e);
 event_sink tracer_sink(tracer *t);
 /* After a successful engine_run: finish the time series, write the per-op rows, commit. */

@@ -89,11 +89,6 @@ static char *ffn_yaml(int blocks, size_t *len)
 	return b;
 }
 
-static void scan(void *ud, const isa_inst *in)
-{
-	tracer_scan(ud, in);
-}
-
 static int fail(const asim_err *e)
 {
 	fprintf(stderr, "bench_trace: %s\n", e->msg);
@@ -163,7 +158,7 @@ int main(void)
 	rungraph *rg;
 	rungraph_opts ro;
 	memset(&ro, 0, sizeof ro);
-	ro.scan = scan;
+	ro.scan = tracer_scan_cb;
 	lower_opts lo = {0};
 	if (tracer_open(&t, &c, &g, 0, &o, &e))
 		return fail(&e);
