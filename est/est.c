@@ -47,6 +47,18 @@ const char *const est_feature_docs[EST_NF] = {
 
 /* ---- op descriptors ---------------------------------------------------------------------- */
 
+/* Append s to the string of length n in dst (capacity cap), truncating; the new length.
+ * (snprintf's bytes, without its cost: est_predict_graph names every op of the graph.) */
+static size_t str_put(char *dst, size_t cap, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+	if (l > cap - 1 - n)
+		l = cap - 1 - n;
+	memcpy(dst + n, s, l);
+	dst[n + l] = '\0';
+	return n + l;
+}
+
 void est_op_kind(est_op *o)
 {
 	const char *var = "";
@@ -59,7 +71,13 @@ void est_op_kind(est_op *o)
 			var = ".kxk";
 	}
 	int act = o->act[0] != '\0' && strcmp(o->act, "none") != 0;
-	snprintf(o->kind, sizeof o->kind, "%s%s%s%s", o->type, var, act ? "+" : "", act ? o->act : "");
+	size_t n = 0;                     /* type var [+act], truncated as snprintf would */
+	n = str_put(o->kind, sizeof o->kind, n, o->type);
+	n = str_put(o->kind, sizeof o->kind, n, var);
+	if (act) {
+		n = str_put(o->kind, sizeof o->kind, n, "+");
+		str_put(o->kind, sizeof o->kind, n, o->act);
+	}
 }
 
 /* The same conventions as the `--ops` columns (docs/traces.md, traces/oprow.c). */
@@ -67,8 +85,8 @@ void est_op_from_graph(const graph *g, size_t i, est_op *o)
 {
 	const graph_op *op = &g->ops[i];
 	memset(o, 0, sizeof *o);
-	snprintf(o->type, sizeof o->type, "%s", graph_op_names[op->type]);
-	snprintf(o->act, sizeof o->act, "%s", graph_act_names[op->a.activation]);
+	str_put(o->type, sizeof o->type, 0, graph_op_names[op->type]);
+	str_put(o->act, sizeof o->act, 0, graph_act_names[op->a.activation]);
 	o->macs = (double)op->macs;
 	o->flops = (double)op->flops;
 	for (uint32_t j = 0; j < op->n_in; j++) {
@@ -170,48 +188,51 @@ static void est_parts_of(const chip *c, const est_op *o, est_parts *p)
 
 static double parts_compute(const est_parts *p) { return p->pe_ns + p->vec_ns + p->act_ns + p->insts_ns; }
 
-void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next, double f[EST_NX])
+/* The features from the parts of the op and its neighbours (NULL at the ends) and its lowered
+ * busy times: est_features and est_predict_graph (which computes each op's parts once) share it. */
+static void features_of(const est_op *o, const est_parts *prev, const est_parts *p, const est_parts *next,
+                        const est_low *l, double f[EST_NX])
 {
 	double *raw = f + EST_NF;
 #define X(name) raw[EST_R_##name] = o->name;
 	EST_RAW(X)
 #undef X
-	est_parts p, q;
-	est_parts_of(c, o, &p);
 	f[EST_F_one] = 1;
-	f[EST_F_pe_ns] = p.pe_ns;
-	f[EST_F_pe_tiles] = p.pe_tiles;
-	f[EST_F_vec_ns] = p.vec_ns;
-	f[EST_F_act_ns] = p.act_ns;
-	f[EST_F_vec_insts_ns] = p.insts_ns;
-	f[EST_F_w_ns] = p.w_ns;
-	f[EST_F_in_ns] = p.in_ns;
-	f[EST_F_out_ns] = p.out_ns;
-	f[EST_F_desc_ns] = p.desc_ns;
-	double comp = parts_compute(&p), dma = p.w_ns + p.in_ns + p.out_ns;
+	f[EST_F_pe_ns] = p->pe_ns;
+	f[EST_F_pe_tiles] = p->pe_tiles;
+	f[EST_F_vec_ns] = p->vec_ns;
+	f[EST_F_act_ns] = p->act_ns;
+	f[EST_F_vec_insts_ns] = p->insts_ns;
+	f[EST_F_w_ns] = p->w_ns;
+	f[EST_F_in_ns] = p->in_ns;
+	f[EST_F_out_ns] = p->out_ns;
+	f[EST_F_desc_ns] = p->desc_ns;
+	double comp = parts_compute(p), dma = p->w_ns + p->in_ns + p->out_ns;
 	f[EST_F_bound_ns] = comp > dma ? comp : dma;
-	double pc = 0;
-	if (prev) {
-		est_parts_of(c, prev, &q);
-		pc = parts_compute(&q);
-	}
+	double pc = prev ? parts_compute(prev) : 0;
 	f[EST_F_prev_compute_ns] = pc;
-	f[EST_F_prev_out_ns] = prev ? q.out_ns : 0;
-	f[EST_F_w_exposed_ns] = p.w_ns > pc ? p.w_ns - pc : 0;
+	f[EST_F_prev_out_ns] = prev ? prev->out_ns : 0;
+	f[EST_F_w_exposed_ns] = p->w_ns > pc ? p->w_ns - pc : 0;
 	/* est_low's fields are the low_* features, in order */
 	_Static_assert(sizeof(est_low) == (EST_F_low_bound_ns - EST_F_low_pe_ns + 1) * sizeof(double)
 	               && offsetof(est_low, desc) == (EST_F_low_desc - EST_F_low_pe_ns) * sizeof(double),
 	               "est_low must list the low_* features in order");
+	memcpy(&f[EST_F_low_pe_ns], l, sizeof *l);
+	f[EST_F_next_w_ns] = next ? next->w_ns : 0;
+	f[EST_F_next_compute_ns] = next ? parts_compute(next) : 0;
+}
+
+void est_features(const chip *c, const est_op *prev, const est_op *o, const est_op *next, double f[EST_NX])
+{
+	est_parts p, q, r;
 	est_low l;
+	est_parts_of(c, o, &p);
+	if (prev)
+		est_parts_of(c, prev, &q);
+	if (next)
+		est_parts_of(c, next, &r);
 	est_lowered(c, o, &l);
-	memcpy(&f[EST_F_low_pe_ns], &l, sizeof l);
-	f[EST_F_next_w_ns] = 0;
-	f[EST_F_next_compute_ns] = 0;
-	if (next) {
-		est_parts_of(c, next, &q);
-		f[EST_F_next_w_ns] = q.w_ns;
-		f[EST_F_next_compute_ns] = parts_compute(&q);
-	}
+	features_of(o, prev ? &q : NULL, &p, next ? &r : NULL, &l, f);
 }
 
 /* ---- data sets --------------------------------------------------------------------------- */
@@ -453,12 +474,99 @@ static double ridge_eval(const fit_ctx *F, const double *beta, double icpt, size
 #define EST_MIN_LEAF 3
 #define EST_BINS 64
 
+/* Depth of the subtree at node i (a leaf: 0), at most limit + 1. */
+static unsigned node_depth(const est_kind *k, int32_t i, unsigned limit)
+{
+	const est_node *nd = &k->nodes[i];
+	if (nd->feat < 0 || limit == 0)
+		return nd->feat < 0 ? 0 : 1;
+	unsigned l = node_depth(k, nd->left, limit - 1), r = node_depth(k, nd->right, limit - 1);
+	return 1 + (l > r ? l : r);
+}
+
+/* Copy the subtree at node i to heap slot h (depth d of D) of one flat tree. */
+static void flat_fill(const est_kind *k, int32_t i, size_t h, unsigned d, unsigned D, double *thr,
+                      double *val, uint8_t *feat)
+{
+	const est_node *nd = &k->nodes[i];
+	if (d == D) {
+		val[h - (((size_t)1 << D) - 1)] = nd->value;
+		return;
+	}
+	int leaf = nd->feat < 0;
+	feat[h] = (uint8_t)(leaf ? 0 : nd->feat);      /* padding: both sides hold the leaf */
+	thr[h] = leaf ? 0 : nd->thr;
+	flat_fill(k, leaf ? i : nd->left, 2 * h + 1, d + 1, D, thr, val, feat);
+	flat_fill(k, leaf ? i : nd->right, 2 * h + 2, d + 1, D, thr, val, feat);
+}
+
+void est_kind_flatten(est_kind *k)
+{
+	asim_free(k->flat);
+	asim_free(k->flat_feat);
+	k->flat = NULL;
+	k->flat_feat = NULL;
+	k->flat_depth = 0;
+	unsigned D = 0;
+	for (uint32_t t = 0; t < k->n_trees; t++) {
+		unsigned d = node_depth(k, (int32_t)k->roots[t], EST_FLAT_DEPTH_MAX);
+		if (d > EST_FLAT_DEPTH_MAX)
+			return;
+		D = d > D ? d : D;
+	}
+	size_t ni = ((size_t)1 << D) - 1, nl = (size_t)1 << D;
+	double *flat = asim_calloc(k->n_trees ? k->n_trees : 1, (ni + nl) * sizeof *flat);
+	uint8_t *feat = asim_calloc(k->n_trees && ni ? k->n_trees : 1, ni ? ni : 1);
+	if (flat == NULL || feat == NULL) {
+		asim_free(flat);
+		asim_free(feat);
+		return;
+	}
+	for (uint32_t t = 0; t < k->n_trees; t++)
+		flat_fill(k, (int32_t)k->roots[t], 0, 0, D, flat + t * (ni + nl), flat + t * (ni + nl) + ni,
+		          feat + t * ni);
+	k->flat = flat;
+	k->flat_feat = feat;
+	k->flat_depth = D;
+}
+
+/* One step down a flat tree: x[FEATURE] <= THRESHOLD goes left (NaN goes right, as in the
+ * node walk). Branch-free, so the walks of several trees overlap in the pipeline. */
+#define EST_FLAT_LANES 8
+#define FLAT_STEP(h, feat, thr) ((h) = 2 * (h) + 1 + (size_t)!(f[(feat)[h]] <= (thr)[h]))
+
 double est_kind_eval(const est_kind *k, const double *f)
 {
 	double s = 0;
 	for (int j = 0; j < EST_NF; j++)
 		s += k->coef[j] * f[j];
-	for (uint32_t t = 0; t < k->n_trees; t++) {
+	uint32_t t = 0;
+	if (k->flat) {
+		unsigned D = k->flat_depth;
+		size_t ni = ((size_t)1 << D) - 1, nl = (size_t)1 << D, stride = ni + nl;
+		/* EST_FLAT_LANES trees at a time (independent walks overlap in the pipeline); the
+		 * leaves are added in tree order, as in the node walk */
+		for (; t + EST_FLAT_LANES <= k->n_trees; t += EST_FLAT_LANES) {
+			const double *tb = k->flat + t * stride;
+			const uint8_t *fb = k->flat_feat + t * ni;
+			size_t h[EST_FLAT_LANES] = {0};
+			for (unsigned d = 0; d < D; d++)
+				for (int j = 0; j < EST_FLAT_LANES; j++)
+					FLAT_STEP(h[j], fb + j * ni, tb + j * stride);
+			for (int j = 0; j < EST_FLAT_LANES; j++)
+				s += tb[j * stride + h[j]];
+		}
+		for (; t < k->n_trees; t++) {
+			const double *t0 = k->flat + t * stride;
+			const uint8_t *f0 = k->flat_feat + t * ni;
+			size_t h0 = 0;
+			for (unsigned d = 0; d < D; d++)
+				FLAT_STEP(h0, f0, t0);
+			s += t0[h0];
+		}
+		return s < 0 ? 0 : s;
+	}
+	for (; t < k->n_trees; t++) {
 		const est_node *nd = &k->nodes[k->roots[t]];
 		while (nd->feat >= 0)
 			nd = &k->nodes[f[nd->feat] <= nd->thr ? nd->left : nd->right];
@@ -726,7 +834,10 @@ static int fit_kind(est_kind *k, const double *X, const double *y, size_t n, uin
 		k->coef[j] = beta[a] / F.sd[j];
 		k->coef[0] -= beta[a] * F.mu[j] / F.sd[j];
 	}
-	return gb_fit(k, X, y, n);
+	if (gb_fit(k, X, y, n) != 0)
+		return -1;
+	est_kind_flatten(k);
+	return 0;
 }
 
 typedef struct kind_ix {
@@ -831,6 +942,8 @@ void est_model_fini(est_model *m)
 	for (size_t k = 0; m->kinds && k < m->n_kinds; k++) {
 		asim_free(m->kinds[k].roots);
 		asim_free(m->kinds[k].nodes);
+		asim_free(m->kinds[k].flat);
+		asim_free(m->kinds[k].flat_feat);
 	}
 	asim_free(m->kinds);
 	memset(m, 0, sizeof *m);
@@ -854,6 +967,64 @@ const est_kind *est_model_find(const est_model *m, const char *kind)
 	return NULL;
 }
 
+/* Ops of one signature within a prediction: NAS candidates repeat block shapes, and an op's
+ * parts and lowered busy times are pure functions of its est_op (bytes equal: values equal). */
+#define EST_MEMO 64
+typedef struct est_memo {
+	uint64_t hash;
+	size_t op;                /* index of the op it was computed for; SIZE_MAX: empty */
+	est_parts parts;
+	est_low low;
+	const est_kind *kind;     /* NULL: a kind the model has not seen */
+} est_memo;
+
+/* A hash of the op's type and numbers (the kind derives from them), two multiply chains */
+static uint64_t op_hash(const est_op *o)
+{
+	unsigned char b[sizeof *o - offsetof(est_op, batch)];
+	memcpy(b, &o->batch, sizeof b);
+	uint64_t h0, h1 = 0x9e3779b97f4a7c15ULL;
+	memcpy(&h0, o->type, 8);
+	size_t i = 0;
+	for (; i + 16 <= sizeof b; i += 16) {
+		uint64_t w0, w1;
+		memcpy(&w0, b + i, 8);
+		memcpy(&w1, b + i + 8, 8);
+		h0 = (h0 ^ w0) * 0xff51afd7ed558ccdULL;
+		h1 = (h1 ^ w1) * 0xc4ceb9fe1a85ec53ULL;
+	}
+	for (; i + 8 <= sizeof b; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		h0 = (h0 ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	h0 ^= h1 ^ (h1 >> 29);
+	return h0 ^ (h0 >> 32);
+}
+
+/* op i's parts, lowered busy times and model kind, from the memo when an earlier op of the same
+ * bytes computed them */
+static void op_parts(const est_model *m, const chip *c, const est_op *ops, size_t i, est_memo *memo,
+                     est_parts *p, est_low *low, const est_kind **kind)
+{
+	uint64_t h = op_hash(&ops[i]);
+	est_memo *e = &memo[h % EST_MEMO];
+	if (e->op != SIZE_MAX && e->hash == h && memcmp(&ops[e->op], &ops[i], sizeof ops[i]) == 0) {
+		*p = e->parts;
+		*low = e->low;
+		*kind = e->kind;
+		return;
+	}
+	est_parts_of(c, &ops[i], p);
+	est_lowered(c, &ops[i], low);
+	*kind = est_model_find(m, ops[i].kind);
+	e->hash = h;
+	e->op = i;
+	e->parts = *p;
+	e->low = *low;
+	e->kind = *kind;
+}
+
 double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_op *ops, double *pred,
                          unsigned char *oor)
 {
@@ -863,13 +1034,25 @@ double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_
 		if (ops == NULL)
 			return NAN;
 	}
-	for (size_t i = 0; i < g->n_ops; i++)
+	size_t n = g->n_ops;
+	for (size_t i = 0; i < n; i++)
 		est_op_from_graph(g, i, &ops[i]);
+	est_memo memo[EST_MEMO];
+	for (int j = 0; j < EST_MEMO; j++)
+		memo[j].op = SIZE_MAX;
+	/* ops i-1, i, i+1 in a rolling window: each op's parts and lowered times computed once */
+	est_parts P[3];
+	est_low L[2];
+	const est_kind *K[2];
+	if (n > 0)
+		op_parts(m, c, ops, 0, memo, &P[1], &L[0], &K[0]);
 	double total = 0;
-	for (size_t i = 0; i < g->n_ops; i++) {
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			op_parts(m, c, ops, i + 1, memo, &P[2], &L[1], &K[1]);
 		double f[EST_NX];
-		est_features(c, i ? &ops[i - 1] : NULL, &ops[i], i + 1 < g->n_ops ? &ops[i + 1] : NULL, f);
-		const est_kind *k = est_model_find(m, ops[i].kind);
+		features_of(&ops[i], i ? &P[0] : NULL, &P[1], i + 1 < n ? &P[2] : NULL, &L[0], f);
+		const est_kind *k = K[0];
 		int out = k == NULL;
 		if (k == NULL)
 			k = &m->kinds[0];
@@ -883,6 +1066,10 @@ double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_
 		if (oor)
 			oor[i] = (unsigned char)out;
 		total += s;
+		P[0] = P[1];
+		P[1] = P[2];
+		L[0] = L[1];
+		K[0] = K[1];
 	}
 	asim_free(own);
 	return total;

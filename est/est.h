@@ -138,6 +138,14 @@ typedef struct est_kind {
 	uint32_t *roots;          /* owned */
 	est_node *nodes;          /* owned */
 	size_t n_nodes;
+	/* The same trees for prediction (est_kind_flatten; in memory only, the file keeps the
+	 * nodes): each padded to a complete tree of depth flat_depth, in heap order (children of
+	 * i: 2i+1, 2i+2); a leaf above the bottom is repeated under padding splits. Tree t's
+	 * thresholds then leaf values are flat[t × (2^d − 1 + 2^d) ...], its split features
+	 * flat_feat[t × (2^d − 1) ...]. NULL: prediction walks the nodes (same values). */
+	unsigned flat_depth;
+	double *flat;             /* owned */
+	uint8_t *flat_feat;       /* owned */
 } est_kind;
 
 typedef struct est_model {
@@ -190,5 +198,9 @@ double est_predict_graph(const est_model *m, const chip *c, const graph *g, est_
 const est_kind *est_model_find(const est_model *m, const char *kind);
 /* One op's contribution from its features (EST_NX of them): linear part + trees, at least 0. */
 double est_kind_eval(const est_kind *k, const double *f);
+/* Build k's flat trees from its nodes (est_fit and est_model_read call it). Trees deeper than
+ * EST_FLAT_DEPTH_MAX, or out of memory: k stays unflattened (slower, same predictions). */
+#define EST_FLAT_DEPTH_MAX 6
+void est_kind_flatten(est_kind *k);
 
 #endif

@@ -553,6 +553,7 @@ int est_model_read(est_model *m, const char *path, asim_err *e)
 				    "below %zu)", nn);
 			}
 		}
+		est_kind_flatten(K);
 	}
 	if (ln != nl) {
 		ln++;

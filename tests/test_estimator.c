@@ -26,6 +26,7 @@
 #include "est/est.h"
 #include "isa/lower.h"
 #include "isa/timing.h"
+#include "sim/alloc.h"
 #include "sim/chip.h"
 #include "sim/graph.h"
 #include "tests/testutil.h"
@@ -280,6 +281,152 @@ Test(estimator, fit_is_deterministic_and_files_are_checked)
 	free(model);
 	tu_rmtree(dir);
 	free(dir);
+}
+
+/* ---- prediction: the fast path gives the reference's values bit for bit -------------------- */
+
+/* The model as docs/estimators.md defines it, walked node by node: linear part in feature
+ * order, then the trees' leaves in tree order, at least 0. */
+static double ref_eval(const est_kind *k, const double *f)
+{
+	double s = 0;
+	for (int j = 0; j < EST_NF; j++)
+		s += k->coef[j] * f[j];
+	for (uint32_t t = 0; t < k->n_trees; t++) {
+		const est_node *nd = &k->nodes[k->roots[t]];
+		while (nd->feat >= 0)
+			nd = &k->nodes[f[nd->feat] <= nd->thr ? nd->left : nd->right];
+		s += nd->value;
+	}
+	return s < 0 ? 0 : s;
+}
+
+static void ref_predict_matches(const est_model *m, const chip *c, const char *path)
+{
+	asim_err e;
+	asim_err_init(&e);
+	graph g;
+	cr_assert_eq(graph_load_file(&g, path, &e), 0, "%s", e.msg);
+	size_t n = g.n_ops;
+	est_op *ops = calloc(n, sizeof *ops);
+	double *pred = calloc(n, sizeof *pred), *pred2 = calloc(n, sizeof *pred2);
+	unsigned char *oor = calloc(n, 1), *oor2 = calloc(n, 1);
+	double total = est_predict_graph(m, c, &g, ops, pred, oor);
+	double total2 = est_predict_graph(m, c, &g, NULL, pred2, NULL);   /* own scratch, no oor */
+	double ref_total = 0;
+	for (size_t i = 0; i < n; i++)
+		est_op_from_graph(&g, i, &ops[i]);
+	for (size_t i = 0; i < n; i++) {
+		double f[EST_NX];
+		est_features(c, i ? &ops[i - 1] : NULL, &ops[i], i + 1 < n ? &ops[i + 1] : NULL, f);
+		const est_kind *k = est_model_find(m, ops[i].kind);
+		int out = k == NULL;
+		k = k ? k : &m->kinds[0];
+		for (int j = 0; j < EST_NX; j++)
+			out |= f[j] < k->lo[j] || f[j] > k->hi[j];
+		double r = ref_eval(k, f);
+		cr_assert(memcmp(&r, &pred[i], sizeof r) == 0 && memcmp(&r, &pred2[i], sizeof r) == 0,
+		          "%s op %zu (%s): %.17g, reference %.17g", path, i, ops[i].kind, pred[i], r);
+		cr_assert_eq(oor[i], out, "%s op %zu", path, i);
+		ref_total += r;
+	}
+	cr_assert(memcmp(&ref_total, &total, sizeof total) == 0 && memcmp(&ref_total, &total2, sizeof total) == 0,
+	          "%s: total %.17g, reference %.17g", path, total, ref_total);
+	free(ops);
+	free(pred);
+	free(pred2);
+	free(oor);
+	free(oor2);
+	graph_fini(&g);
+}
+
+Test(estimator, prediction_equals_the_reference_bit_for_bit)
+{
+	char *dir = tu_mkdtemp();
+	char *model = make_model(dir, "trn1", "40");
+	asim_err e;
+	asim_err_init(&e);
+	est_model m;
+	chip c;
+	cr_assert_eq(est_model_read(&m, model, &e), 0, "%s", e.msg);
+	cr_assert_eq(chip_load(&c, "trn1", &e), 0, "%s", e.msg);
+	for (size_t k = 0; k < m.n_kinds; k++)
+		cr_assert(m.kinds[k].flat != NULL, "kind %s not flattened", m.kinds[k].name);
+	/* the training candidates (NAS shapes, repeated blocks) and shipped graphs of every kind */
+	for (int i = 0; i < 40; i += 3) {
+		char name[64];
+		snprintf(name, sizeof name, "train/cand_%05d.yaml", i);
+		char *p = path_in(dir, name);
+		ref_predict_matches(&m, &c, p);
+		free(p);
+	}
+	static const char *const shipped[] = {"mobilenet_v2", "mobilenet_v2_fused", "resnet50", "bert_base_layer_s128",
+	                                      "mlp_train_step"};
+	for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
+		char rel[128];
+		snprintf(rel, sizeof rel, "models/graphs/%s.yaml", shipped[i]);
+		char *p = tu_srcpath(rel);
+		ref_predict_matches(&m, &c, p);
+		free(p);
+	}
+	est_model_fini(&m);
+	chip_fini(&c);
+	free(model);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* Hand-made trees: uneven depths, a tree deeper than the flat layout takes (the kind then walks
+ * its nodes), NaN and boundary features. */
+Test(estimator, flat_trees_equal_the_node_walk)
+{
+	for (int deep = 0; deep < 2; deep++) {
+		est_kind k;
+		memset(&k, 0, sizeof k);
+		k.coef[0] = -5;
+		k.coef[EST_F_pe_ns] = 0.25;
+		int depth = deep ? EST_FLAT_DEPTH_MAX + 1 : 3;
+		/* tree 0: a left spine of `depth` splits on features 1.. with thresholds 1, 2, ...;
+		 * tree 1: one leaf; tree 2: one split; trees 3..8: copies of tree 2 (a remainder of 1
+		 * after the groups of four) */
+		est_node nodes[64];
+		uint32_t roots[9];
+		int nn = 0;
+		roots[0] = 0;
+		for (int d = 0; d < depth; d++) {
+			nodes[nn] = (est_node){1 + d % 5, nn + 2, nn + 1, 1.0 + d, 0};
+			nodes[nn + 1] = (est_node){-1, -1, -1, 0, 100.0 * (d + 1)};
+			nn += 2;
+		}
+		nodes[nn++] = (est_node){-1, -1, -1, 0, -7.5};
+		roots[1] = (uint32_t)nn;
+		nodes[nn++] = (est_node){-1, -1, -1, 0, 0.125};
+		for (int t = 2; t < 9; t++) {
+			roots[t] = (uint32_t)nn;
+			nodes[nn] = (est_node){EST_NF + EST_R_c_out, nn + 1, nn + 2, 64.0 + t, 0};
+			nodes[nn + 1] = (est_node){-1, -1, -1, 0, 1.0 / 3 * t};
+			nodes[nn + 2] = (est_node){-1, -1, -1, 0, -0.1 * t};
+			nn += 3;
+		}
+		k.nodes = nodes;
+		k.roots = roots;
+		k.n_nodes = (size_t)nn;
+		k.n_trees = 9;
+		est_kind_flatten(&k);
+		cr_assert_eq(k.flat == NULL, deep, "depth %d", depth);
+		static const double vals[] = {-1, 0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7, 8, 64, 66, 67, 70, 1e300, NAN};
+		int nv = (int)(sizeof vals / sizeof vals[0]);
+		for (int a = 0; a < 500; a++) {
+			double f[EST_NX];
+			for (int j = 0; j < EST_NX; j++)
+				f[j] = vals[(a * 7 + j * (a % 5 + 1)) % nv];
+			f[0] = 1;
+			double x = est_kind_eval(&k, f), r = ref_eval(&k, f);
+			cr_assert(memcmp(&x, &r, sizeof x) == 0, "case %d: %.17g vs %.17g", a, x, r);
+		}
+		asim_free(k.flat);
+		asim_free(k.flat_feat);
+	}
 }
 
 /* ---- validation -------------------------------------------------------------------------- */
