@@ -533,6 +533,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	uint64_t mmax;
 	pe_dims(L, &rows, &cols, &mmax);
 	int serial = c->pe.mode == CHIP_PE_SERIAL_FOLDS;
+	uint64_t mmax_out = mmax;      /* mm_alloc_out sizes the evacuation buffers by the bank */
 	/* output-stationary serial-fold arrays hold an output tile [≤cols filters × ≤rows pixels]
 	 * in the PEs and stream the contraction: moving chunks of at most `rows` (SCALE-Sim OS:
 	 * S_R = ofmap pixels on the rows) */
@@ -561,7 +562,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	uint64_t stage_b = (!m->a_km || m->b_nk) ? lower_min(m->K, rows) * lower_max(esA, esB) : 0;
 	uint64_t esb = m->tbias >= 0 ? mm_es(L, (uint32_t)m->tbias) : 0;
 	/* every term below is in whole chunks (mm_rnd, mm_down), as lower_sbuf_alloc allocates */
-	uint64_t fixed = (stage_b ? 2 * mm_rnd(L, stage_b) : 0) + 2 * mm_rnd(L, mmax * esY)
+	uint64_t fixed = (stage_b ? 2 * mm_rnd(L, stage_b) : 0) + 2 * mm_rnd(L, mmax_out * esY)
 	               + 2 * mm_rnd(L, cols * esY) + (esb ? mm_rnd(L, ntn * esb) + mm_rnd(L, cols * esb) : 0);
 	if (fixed > budget)
 		return lower_mapping_error(L, "matmul staging buffers need %llu bytes per SBUF partition, "
@@ -605,6 +606,15 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	/* A^T: a block of Mb columns per K tile, double-buffered (a multiple of the moving chunk, so
 	 * the tile count stays ⌈K/rows⌉·⌈N/cols⌉·⌈M/mmax⌉); else streamed per tile */
 	uint64_t mb = mm_down(L, rest / 2) / lower_max(ktn * esA, 1);
+	/* A stored [M, K] with B resident: the block size buys nothing (B is read once), so the
+	 * block shrinks (whole moving chunks) to make room for the whole-row staging of A below:
+	 * one transfer of whole rows per 128-row block instead of one run of `rows` elements per
+	 * row per K tile (16384×8192×256 BF16 on trn1: 3.93 → 1.6 ms; docs/lowering.md §3) */
+	if (b_res && !m->a_km && mb >= amin && rest >= 2 * mm_rnd(L, m->K * esA)) {
+		uint64_t mbw = mm_down(L, (rest - 2 * mm_rnd(L, m->K * esA)) / 2) / lower_max(ktn * esA, 1);
+		if (mbw >= amin)
+			mb = mbw;
+	}
 	int a_res = mb >= amin;
 	if (a_res) {
 		mb = mb / mc0 * mc0;
@@ -619,6 +629,16 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	/* whole-row staging of A (stored [M, K]) when two rows of K fit beside everything else */
 	uint64_t used = fixed + (b_res ? mm_rnd(L, b_bytes) : 2 * mm_rnd(L, b_bytes)) + 2 * mm_rnd(L, a_bytes);
 	int a_wide = a_res && !m->a_km && 2 * mm_rnd(L, m->K * esA) <= budget - lower_min(budget, used);
+	/* else staging of K spans (whole K tiles, at least two: runs of ≥ 2·rows elements) when
+	 * two such spans fit; one K tile per transfer otherwise */
+	uint64_t a_span = a_wide ? m->K : 0;
+	if (a_res && !m->a_km && !a_wide) {
+		uint64_t sp = mm_down(L, (budget - lower_min(budget, used)) / 2) / esA / rows * rows;
+		if (sp >= 2 * (uint64_t)rows && sp < m->K) {
+			a_span = sp;
+			a_wide = 1;
+		}
+	}
 	uint32_t blk = P < 128 ? P : 128, asi = 0;
 
 	lower_buf stage[2], yb[2], ys[2], bias, bstage, bbuf[2], abuf[2], astage[2];
@@ -635,11 +655,11 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 		lower_sbuf_alloc(L, &abuf[i], a_bytes);
 	if (a_wide)
 		for (int i = 0; i < 2; i++)
-			lower_sbuf_alloc(L, &astage[i], m->K * esA);
+			lower_sbuf_alloc(L, &astage[i], a_span * esA);
 	/* whole output rows (runs of N) when N spans several stationary tiles and two sets of
 	 * row blocks fit in what is left */
 	uint64_t nrb = lower_ceil(lower_min(mmax, m->M), blk);
-	used += a_wide ? 2 * mm_rnd(L, m->K * esA) : 0;
+	used += a_wide ? 2 * mm_rnd(L, a_span * esA) : 0;
 	int rowstore = b_res && ntn > 1 && !m->y_nm && nrb <= MM_ROWBLK
 	               && 2 * nrb * mm_rnd(L, m->N * esY) <= budget - lower_min(budget, used);
 	/* input-stationary serial-fold arrays: A^T resident, B resident, no bias (else the WS
@@ -672,13 +692,154 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 	lower_dep bgrp[MM_BGROUPS + 1];          /* grouped whole-B loads: each group's writers */
 	uint64_t kg = 1;
 	int grouped = 0;
-	for (uint64_t b = 0; b < m->batch; b++) {
-		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
-		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
-		uint64_t ybase = L->hbm_addr[m->ty] + b * m->M * m->N * esY;
-		for (uint64_t m0 = 0; m0 < m->M; m0 += mb) {
-			uint64_t mbn = lower_min(mb, m->M - m0);
-			lower_buf *ab = &abuf[ai++ % 2];
+	/* Blocks of A in order (batch, m0). The loads and turns of block s are emitted BEFORE the
+	 * matmuls of block s − 1 (A blocks are double-buffered), so the vector engine turns the
+	 * next block while the PE array works on this one; in program order they came after it,
+	 * and the two engines took turns (latency ≈ VEC + PE busy). Not when block s reloads a
+	 * resident B (a new batch of B): that reload must follow block s − 1's matmuls. */
+	uint64_t nmb = lower_ceil(m->M, mb), nblk = m->batch * nmb;
+	uint64_t cb = 0, cm0 = 0, cmbn = 0, cabase = 0, cbbase = 0, cybase = 0;
+	lower_buf *cab = NULL;
+	for (uint64_t sblk = 0; sblk <= nblk; sblk++) {
+		uint64_t lb = sblk / nmb, lm0 = sblk % nmb * mb, lmbn = 0, labase = 0, lbbase = 0, lybase = 0;
+		lower_buf *lab = NULL;
+		if (sblk < nblk) {
+			labase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, lb, fold);
+			lbbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, lb, fold);
+			lybase = L->hbm_addr[m->ty] + lb * m->M * m->N * esY;
+			lmbn = lower_min(mb, m->M - lm0);
+		}
+		int early = sblk < nblk && a_res && !(b_res && lbbase != prev_boff);
+		int loaded = 0;
+		for (int ph = 0; ph < 3; ph++) {
+			if (ph == 1) {
+				if (sblk == 0)
+					continue;
+				uint64_t b = cb, m0 = cm0, mbn = cmbn, abase = cabase, bbase = cbbase, ybase = cybase;
+				lower_buf *ab = cab;
+				(void)abase;
+				if (is_mode) {
+					/* input-stationary (serial-fold arrays): stationary = A^T [K_t × ≤cols rows of
+					 * M], moving = B [K_t × ≤mmax of N]; PSUM holds Y rows [M_t × N_c] directly */
+					for (uint64_t mc = 0; mc < mbn; mc += cols) {
+						uint32_t mcn = (uint32_t)lower_min(cols, mbn - mc);
+						for (uint64_t n0 = 0; n0 < m->N; n0 += mmax) {
+							uint32_t nn = (uint32_t)lower_min(mmax, m->N - n0);
+							lower_buf *p = &ps[pi++ % nps];
+							for (uint64_t kt = 0; kt < ktn; kt++) {
+								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+								isa_inst in = lower_inst(ISA_OP_MATMUL);
+								in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+								in.src[0] = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + mc) * esA, mcn, esA, 1, 0);
+								in.src[1] = lower_ap_sbuf(dtB, 0, kn, bbuf[0].off + (kt * m->N + n0) * esB, nn, esB, 1, 0);
+								in.dst = lower_ap_psum(0, mcn, p->off, nn, 1, 0);
+								lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &bbuf[0], ab, NULL);
+							}
+							lower_buf *o = &yb[yi++ % 2];
+							/* Y tile: element (m, n) is Y[b][m0 + mc + m][n0 + n] */
+							isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + n0),
+							                         (int64_t)m->N, 1, 0);
+							pe_evacuate(L, p, o, dtY, mcn, nn, 1, NULL, 0, dtY, m->act, &ox);
+							isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc) * m->N + n0) * esY, mcn,
+							                          m->N * esY, nn, esY, 1, 0);
+							isa_ap src = lower_ap_sbuf(dtY, 0, mcn, o->off, nn, esY, 1, 0);
+							lower_store(L, m->ty, &dst, &src, o);
+						}
+					}
+					continue;
+				}
+				/* order: (nt outer, mc inner), or with whole-row stores (mc outer, nt inner) */
+				uint64_t nmc = lower_ceil(mbn, mmax);
+				for (uint64_t it = 0; it < ntn * nmc; it++) {
+					uint64_t nt = rowstore ? it % ntn : it / nmc;
+					uint64_t mc = (rowstore ? it / ntn : it % nmc) * mmax;
+					uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
+					{
+						uint32_t mcn = (uint32_t)lower_min(mmax, mbn - mc);
+						lower_buf *p = &ps[pi++ % nps];
+						for (uint64_t kt = 0; kt < ktn; kt++) {
+							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
+							lower_buf *sb = &bbuf[0], *mv = ab;
+							uint64_t soff, moff;
+							if (b_res) {
+								soff = (kt * m->N + nt * cols) * esB;
+							} else if (b_panel) {
+								uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
+								if (nt % pw == 0 && mc == 0 && kt == 0) {
+									uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
+									mm_load_bblock(L, m, bbase, 0, m->K, nt * cols, pn, &bbuf[bi++ % 2], pst);
+								}
+								sb = &bbuf[(bi + 1) % 2];
+								soff = kt * pst + (nt % pw) * cols * esB;
+							} else {
+								sb = &bbuf[bi++ % 2];
+								mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, nt * cols, nn,
+								           sb, 0, 1, stage, &si);
+								soff = 0;
+							}
+							if (a_res) {
+								moff = (kt * mbn + mc) * esA;
+							} else {
+								mv = &abuf[ai++ % 2];
+								mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0 + mc, mcn,
+								           mv, 0, 1, stage, &si);
+								moff = 0;
+							}
+							isa_inst in = lower_inst(ISA_OP_MATMUL);
+							in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
+							in.src[0] = lower_ap_sbuf(dtB, 0, kn, sb->off + soff, nn, esB, 1, 0);
+							in.src[1] = lower_ap_sbuf(dtA, 0, kn, mv->off + moff, mcn, esA, 1, 0);
+							in.dst = lower_ap_psum(0, nn, p->off, mcn, 1, 0);
+							if (b_res && grouped) {
+								/* wait only for the group of B that holds this K tile */
+								uint64_t gi = kt * rows + rows <= m->K ? kt / kg : lower_ceil(m->K / rows, kg);
+								lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, NULL, mv, &bgrp[gi]);
+								lower_dep t = lower_nodep;
+								lower_dep_tok(&t, LOWER_Q_PE, L->emitted[LOWER_Q_PE]);
+								lower_buf_read(sb, &t);
+							} else {
+								lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
+							}
+						}
+						lower_buf *o = &yb[yi++ % 2];
+						mm_evac_yt(L, m, p, 0, o, &bias, b * m->M + m0 + mc, nt, nn, mcn);
+						/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
+						if (rowstore) {
+							/* into whole rows [≤128 rows × N] (one buffer per row block of this
+							 * mc chunk); stored once the last N tile is in: runs of N elements,
+							 * rows back to back */
+							if (nt == 0)
+								yri++;
+							for (uint32_t r = 0, rb = 0; r < mcn; r += blk, rb++) {
+								uint32_t rn = mcn - r < blk ? mcn - r : blk;
+								lower_buf *s = &yrow[yri % 2][rb];
+								isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
+								tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
+								tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off + nt * cols * esY, nn, esY, 1, 0);
+								lower_compute(L, LOWER_Q_VEC, &tr, s, nt == 0, o, NULL, NULL);
+								if (nt + 1 == ntn) {
+									isa_ap dst = lower_ap_hbm(dtY, ybase + (m0 + mc + r) * m->N * esY, rn,
+									                          m->N * esY, (uint32_t)m->N, esY, 1, 0);
+									isa_ap src = lower_ap_sbuf(dtY, 0, rn, s->off, (uint32_t)m->N, esY, 1, 0);
+									lower_store(L, m->ty, &dst, &src, s);
+								}
+							}
+							continue;
+						}
+						if (m->y_nm)
+							mm_store_yt(L, m, o, nn, mcn, ybase, nt, m0 + mc);
+						else
+							pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi,
+							              ybase + ((m0 + mc) * m->N + nt * cols) * esY, m->N * esY);
+					}
+				}
+				continue;
+			}
+			if (sblk == nblk || loaded || (ph == 0 && !early))
+				continue;
+			loaded = 1;
+			uint64_t abase = labase, bbase = lbbase, m0 = lm0, mbn = lmbn;
+			lower_buf *ab = lab = &abuf[ai++ % 2];
 			/* The whole-B load goes before the first moving block when A is produced by an
 			 * earlier op (A's load waits for it; the weights need not queue behind it), else
 			 * after it (both are needed by the first matmul; A is the smaller). */
@@ -687,7 +848,9 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					if (a_res && a_wide) {
 						/* A stored [M, K]: 128-row blocks of WHOLE rows (one run of K elements per
 						 * partition, one transfer), then each K tile turned by the vector engine */
-						mm_load_rows_turned(L, m->ta, m->K, abase, m0, mbn, 0, m->K, ab, 0, astage, &asi);
+						for (uint64_t k0 = 0; k0 < m->K; k0 += a_span)
+							mm_load_rows_turned(L, m->ta, m->K, abase, m0, mbn, k0,
+							                    lower_min(a_span, m->K - k0), ab, k0 / rows, astage, &asi);
 					} else if (a_res)
 						for (uint64_t kt = 0; kt < ktn; kt++) {
 							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
@@ -734,122 +897,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 					prev_boff = bbase;
 				}
 			}
-			if (is_mode) {
-				/* input-stationary (serial-fold arrays): stationary = A^T [K_t × ≤cols rows of
-				 * M], moving = B [K_t × ≤mmax of N]; PSUM holds Y rows [M_t × N_c] directly */
-				for (uint64_t mc = 0; mc < mbn; mc += cols) {
-					uint32_t mcn = (uint32_t)lower_min(cols, mbn - mc);
-					for (uint64_t n0 = 0; n0 < m->N; n0 += mmax) {
-						uint32_t nn = (uint32_t)lower_min(mmax, m->N - n0);
-						lower_buf *p = &ps[pi++ % nps];
-						for (uint64_t kt = 0; kt < ktn; kt++) {
-							uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-							isa_inst in = lower_inst(ISA_OP_MATMUL);
-							in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
-							in.src[0] = lower_ap_sbuf(dtA, 0, kn, ab->off + (kt * mbn + mc) * esA, mcn, esA, 1, 0);
-							in.src[1] = lower_ap_sbuf(dtB, 0, kn, bbuf[0].off + (kt * m->N + n0) * esB, nn, esB, 1, 0);
-							in.dst = lower_ap_psum(0, mcn, p->off, nn, 1, 0);
-							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &bbuf[0], ab, NULL);
-						}
-						lower_buf *o = &yb[yi++ % 2];
-						/* Y tile: element (m, n) is Y[b][m0 + mc + m][n0 + n] */
-						isa_oidx ox = lower_oidx(0, (int64_t)((b * m->M + m0 + mc) * m->N + n0),
-						                         (int64_t)m->N, 1, 0);
-						pe_evacuate(L, p, o, dtY, mcn, nn, 1, NULL, 0, dtY, m->act, &ox);
-						isa_ap dst = lower_ap_hbm(dtY, ybase + ((m0 + mc) * m->N + n0) * esY, mcn,
-						                          m->N * esY, nn, esY, 1, 0);
-						isa_ap src = lower_ap_sbuf(dtY, 0, mcn, o->off, nn, esY, 1, 0);
-						lower_store(L, m->ty, &dst, &src, o);
-					}
-				}
-				continue;
-			}
-			/* order: (nt outer, mc inner), or with whole-row stores (mc outer, nt inner) */
-			uint64_t nmc = lower_ceil(mbn, mmax);
-			for (uint64_t it = 0; it < ntn * nmc; it++) {
-				uint64_t nt = rowstore ? it % ntn : it / nmc;
-				uint64_t mc = (rowstore ? it / ntn : it % nmc) * mmax;
-				uint32_t nn = (uint32_t)lower_min(cols, m->N - nt * cols);
-				{
-					uint32_t mcn = (uint32_t)lower_min(mmax, mbn - mc);
-					lower_buf *p = &ps[pi++ % nps];
-					for (uint64_t kt = 0; kt < ktn; kt++) {
-						uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
-						lower_buf *sb = &bbuf[0], *mv = ab;
-						uint64_t soff, moff;
-						if (b_res) {
-							soff = (kt * m->N + nt * cols) * esB;
-						} else if (b_panel) {
-							uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
-							if (nt % pw == 0 && mc == 0 && kt == 0) {
-								uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
-								mm_load_bblock(L, m, bbase, 0, m->K, nt * cols, pn, &bbuf[bi++ % 2], pst);
-							}
-							sb = &bbuf[(bi + 1) % 2];
-							soff = kt * pst + (nt % pw) * cols * esB;
-						} else {
-							sb = &bbuf[bi++ % 2];
-							mm_load_kf(L, m->tb, bbase, ldb, !m->b_nk, kt * rows, kn, nt * cols, nn,
-							           sb, 0, 1, stage, &si);
-							soff = 0;
-						}
-						if (a_res) {
-							moff = (kt * mbn + mc) * esA;
-						} else {
-							mv = &abuf[ai++ % 2];
-							mm_load_kf(L, m->ta, abase, lda, m->a_km, kt * rows, kn, m0 + mc, mcn,
-							           mv, 0, 1, stage, &si);
-							moff = 0;
-						}
-						isa_inst in = lower_inst(ISA_OP_MATMUL);
-						in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
-						in.src[0] = lower_ap_sbuf(dtB, 0, kn, sb->off + soff, nn, esB, 1, 0);
-						in.src[1] = lower_ap_sbuf(dtA, 0, kn, mv->off + moff, mcn, esA, 1, 0);
-						in.dst = lower_ap_psum(0, nn, p->off, mcn, 1, 0);
-						if (b_res && grouped) {
-							/* wait only for the group of B that holds this K tile */
-							uint64_t gi = kt * rows + rows <= m->K ? kt / kg : lower_ceil(m->K / rows, kg);
-							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, NULL, mv, &bgrp[gi]);
-							lower_dep t = lower_nodep;
-							lower_dep_tok(&t, LOWER_Q_PE, L->emitted[LOWER_Q_PE]);
-							lower_buf_read(sb, &t);
-						} else {
-							lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, sb, mv, NULL);
-						}
-					}
-					lower_buf *o = &yb[yi++ % 2];
-					mm_evac_yt(L, m, p, 0, o, &bias, b * m->M + m0 + mc, nt, nn, mcn);
-					/* Y^T [nn × mcn] → blocks [≤128 rows of M × nn] → Y rows */
-					if (rowstore) {
-						/* into whole rows [≤128 rows × N] (one buffer per row block of this
-						 * mc chunk); stored once the last N tile is in: runs of N elements,
-						 * rows back to back */
-						if (nt == 0)
-							yri++;
-						for (uint32_t r = 0, rb = 0; r < mcn; r += blk, rb++) {
-							uint32_t rn = mcn - r < blk ? mcn - r : blk;
-							lower_buf *s = &yrow[yri % 2][rb];
-							isa_inst tr = lower_inst(ISA_OP_TRANSPOSE);
-							tr.src[0] = lower_ap_sbuf(dtY, 0, nn, o->off + r * esY, rn, esY, 1, 0);
-							tr.dst = lower_ap_sbuf(dtY, 0, rn, s->off + nt * cols * esY, nn, esY, 1, 0);
-							lower_compute(L, LOWER_Q_VEC, &tr, s, nt == 0, o, NULL, NULL);
-							if (nt + 1 == ntn) {
-								isa_ap dst = lower_ap_hbm(dtY, ybase + (m0 + mc + r) * m->N * esY, rn,
-								                          m->N * esY, (uint32_t)m->N, esY, 1, 0);
-								isa_ap src = lower_ap_sbuf(dtY, 0, rn, s->off, (uint32_t)m->N, esY, 1, 0);
-								lower_store(L, m->ty, &dst, &src, s);
-							}
-						}
-						continue;
-					}
-					if (m->y_nm)
-						mm_store_yt(L, m, o, nn, mcn, ybase, nt, m0 + mc);
-					else
-						pe_turn_store(L, m->ty, o, nn, mcn, blk, ys, &ysi,
-						              ybase + ((m0 + mc) * m->N + nt * cols) * esY, m->N * esY);
-				}
-			}
 		}
+		cb = lb; cm0 = lm0; cmbn = lmbn; cabase = labase; cbbase = lbbase; cybase = lybase; cab = lab;
 	}
 	lower_release(L);       /* before the buffers (locals) go out of scope */
 	return 0;
@@ -1149,6 +1198,12 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 	if (mmax == 0 || fixed > budget)
 		return lower_mapping_error(L, "output staging does not fit in SBUF");
 	uint64_t rest = budget - fixed;
+	/* direct: a 1×1 kernel at stride 1 -- im2col row k is channel k, and its window is the
+	 * whole band of that channel, contiguous (the band holds the zero padding and any input
+	 * dilation already): K tile kt IS band tile kt ([≤rows channels × the block's pixels]), so
+	 * the matmuls read the band and no im2col tile is built (no SBUF → SBUF copies, no SBUF for
+	 * it). Folds, T and MACs are the same. */
+	int direct = taps == 1 && v->sh == 1 && v->sw == 1;
 	/* filters of one group resident ([ktn tiles × COg] per partition) if they fit in half the
 	 * rest, else one tile per matmul, double-buffered */
 	uint64_t wres_b = ktn * COg * esW;
@@ -1158,7 +1213,7 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 	/* the block: at most nps·mmax pixels (WS: one PSUM bank per sub-chunk of the fold), its
 	 * double-buffered band and its im2col tiles in what is left */
 	uint64_t rn, cn;
-	if (cv_chunk(v, (uint64_t)nps * mmax, ctn, esX, ktn * esX, rest, &rn, &cn) != 0)
+	if (cv_chunk(v, (uint64_t)nps * mmax, ctn, esX, direct ? 0 : ktn * esX, rest, &rn, &cn) != 0)
 		return lower_mapping_error(L, "the band and im2col tiles of one output pixel (K = %llu) do "
 		                           "not fit in the %llu bytes per SBUF partition available",
 		                           (unsigned long long)K, (unsigned long long)rest);
@@ -1193,7 +1248,8 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 		lower_sbuf_alloc(L, &wb[1], w_bytes);
 	for (int i = 0; i < 2; i++)
 		lower_sbuf_alloc(L, &band[i], ctn * tile_b);
-	lower_sbuf_alloc(L, &col, ktn * npix * esX);
+	if (!direct)
+		lower_sbuf_alloc(L, &col, ktn * npix * esX);
 	for (uint32_t i = 0; i < nps; i++)
 		lower_psum_alloc(L, &ps[i]);
 
@@ -1214,7 +1270,10 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 					lower_buf *bb = &band[bi++ % 2];
 					uint64_t tile = bd.rows * bd.cols * esX;
 					cv_load_bands(L, v, n, g, rows, &bd, bb, tile);
-					for (uint64_t kt = 0; kt < ktn; kt++)
+					/* the moving operand: im2col tile kt at cbuf->off + kt·cst (direct: the band) */
+					lower_buf *cbuf = direct ? bb : &col;
+					uint64_t cst = direct ? tile : np * esX;
+					for (uint64_t kt = 0; kt < ktn && !direct; kt++)
 						cv_im2col(L, v, &bd, rr, cc, bb, tile, rows, kt * rows,
 						          (uint32_t)lower_min(rows, K - kt * rows), &col, kt * np * esX);
 					/* output pixel j of the block is pixel r0·OW + c0 + j of the plane (the block
@@ -1237,9 +1296,9 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 									isa_inst in = lower_inst(ISA_OP_MATMUL);
 									in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
 									in.src[0] = lower_ap_sbuf(dtW, 0, kn, sb->off + soff, on, esW, 1, 0);
-									in.src[1] = lower_ap_sbuf(dtX, 0, kn, col.off + (kt * np + q) * esX, qn, esX, 1, 0);
+									in.src[1] = lower_ap_sbuf(dtX, 0, kn, cbuf->off + kt * cst + q * esX, qn, esX, 1, 0);
 									in.dst = lower_ap_psum(0, on, ps[q / mmax].off, qn, 1, 0);
-									lower_compute(L, LOWER_Q_PE, &in, &ps[q / mmax], kt == 0, sb, &col, NULL);
+									lower_compute(L, LOWER_Q_PE, &in, &ps[q / mmax], kt == 0, sb, cbuf, NULL);
 								}
 							}
 							for (uint64_t q = 0; q < np; q += mmax) {
@@ -1276,10 +1335,10 @@ static int cv_pe_im2col(lower_ctx *L, const cv_desc *v, int is)
 									}
 									isa_inst in = lower_inst(ISA_OP_MATMUL);
 									in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
-									in.src[0] = lower_ap_sbuf(dtX, 0, kn, col.off + (kt * np + p0) * esX, pn, esX, 1, 0);
+									in.src[0] = lower_ap_sbuf(dtX, 0, kn, cbuf->off + kt * cst + p0 * esX, pn, esX, 1, 0);
 									in.src[1] = lower_ap_sbuf(dtW, 0, kn, mb->off + moff, con, esW, 1, 0);
 									in.dst = lower_ap_psum(0, pn, p->off, con, 1, 0);
-									lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, &col, mb, NULL);
+									lower_compute(L, LOWER_Q_PE, &in, p, kt == 0, cbuf, mb, NULL);
 								}
 							}
 							/* evacuate every bank of the group first, so that the next pixel tile's
