@@ -265,10 +265,11 @@ static void mm_load_rows_turned(lower_ctx *L, uint32_t t, uint64_t K, uint64_t a
 }
 
 /* B stored [K, N]: rows [k0, k0+kspan) × columns [n0, n0+pn) as K tiles [≤rows parts × pn], tile
- * j at byte offset j·pst of `pb` (a fresh fill): the full tiles in one transfer (partition p
- * holds rows k0 + j·rows + p: runs of pn elements), a partial last tile in a second */
+ * j at byte offset doff + j·pst of `pb` (a fresh fill of pb when `fresh`, else more of the
+ * current one): the full tiles in one transfer (partition p holds rows k0 + j·rows + p: runs of
+ * pn elements), a partial last tile in a second */
 static void mm_load_bblock(lower_ctx *L, const mm_desc *m, uint64_t bbase, uint64_t k0, uint64_t kspan,
-                           uint64_t n0, uint32_t pn, lower_buf *pb, uint64_t pst)
+                           uint64_t n0, uint32_t pn, lower_buf *pb, uint64_t doff, uint64_t pst, int fresh)
 {
 	uint32_t rows, cols;
 	uint64_t mmax, esB = mm_es(L, m->tb), kfull;
@@ -278,12 +279,12 @@ static void mm_load_bblock(lower_ctx *L, const mm_desc *m, uint64_t bbase, uint6
 	if (kfull) {
 		isa_ap src = lower_ap_hbm(dtB, bbase + (k0 * m->N + n0) * esB, rows, m->N * esB, pn, esB,
 		                          (uint32_t)kfull, rows * m->N * esB);
-		isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off, pn, esB, (uint32_t)kfull, pst);
-		lower_load(L, m->tb, &d, &src, pb, 1);
+		isa_ap d = lower_ap_sbuf(dtB, 0, rows, pb->off + doff, pn, esB, (uint32_t)kfull, pst);
+		lower_load(L, m->tb, &d, &src, pb, fresh);
 	}
 	if (kfull * rows < kspan)
 		mm_load_kf(L, m->tb, bbase, m->N, 1, k0 + kfull * rows, (uint32_t)(kspan - kfull * rows), n0, pn,
-		           pb, kfull * pst, kfull == 0, NULL, NULL);
+		           pb, doff + kfull * pst, fresh && kfull == 0, NULL, NULL);
 }
 
 /* evacuate Y^T tile [nn parts × mcn] (PSUM bank p at byte offset poff) into `o`, with the bias
@@ -337,6 +338,13 @@ static void mm_alloc_out(lower_ctx *L, const mm_desc *m, lower_buf yb[2], lower_
 	}
 }
 
+/* bytes per partition that a buffer of x bytes takes: lower_sbuf_alloc rounds to whole chunks */
+static uint64_t mm_rnd(const lower_ctx *L, uint64_t x) { return lower_ceil(lower_max(x, 1), L->chunk) * L->chunk; }
+
+/* the largest multiple of the chunk ≤ x: n items of s bytes with n·s ≤ mm_down(x) still fit
+ * once rounded up to whole chunks */
+static uint64_t mm_down(const lower_ctx *L, uint64_t x) { return x / L->chunk * L->chunk; }
+
 /* ---- large operands: output blocks held in PSUM, K streamed ------------------------------
  * When B is not resident and no A block over all of K fits beside two panels (K large: the
  * 2048×11008×4096 down-projection), the output is computed in BLOCKS of Mb rows × Nb columns that
@@ -347,10 +355,14 @@ static void mm_alloc_out(lower_ctx *L, const mm_desc *m, lower_buf yb[2], lower_
  * [kb tiles × Mb] (whole-row runs of kb·rows elements, turned by the vector engine). The K tiles
  * accumulate in PSUM in ascending K, as everywhere. Traffic: A·(a_full ? 1 : ⌈N/Nb⌉) +
  * B·⌈M/Mb⌉ + Y. The plan with the smallest estimate max(DMA time at the queues' peak and run
- * efficiency, vector time of A's transposes) is taken. */
+ * efficiency, vector time of A's transposes) is taken.
+ * With `b_res` (B fits the weights-resident rule but no A block over all of K fits beside it:
+ * the 16384×8192×256 matmul in an op's 96 KiB) the same blocks, but B is loaded once for the op
+ * into one buffer [all K tiles × N] (Nb = N), in pieces of kb tiles as the first row of blocks
+ * reaches them, and A streams in K blocks of whole-row runs: traffic A + B + Y. */
 typedef struct mm_kb {
 	uint64_t mcw, nmc, nbt, kb;
-	int a_full;
+	int a_full, b_res;
 	double cost;                   /* ns */
 } mm_kb;
 
@@ -359,7 +371,7 @@ static double mm_dma_eff(const chip *c, uint64_t run)
 	return run >= c->dma.efficient_bytes ? 1.0 : (double)c->dma.efficient_bytes / (double)lower_max(run, 1);
 }
 
-static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_kb *best)
+static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, int bres, mm_kb *best)
 {
 	const chip *c = L->c;
 	uint32_t rows, cols, P = c->sbuf.partitions, blk = P < 128 ? P : 128;
@@ -374,6 +386,8 @@ static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_
 	double tr_ns = (double)(c->vector.fixed_cycles + blk) / c->vector.clock_ghz;  /* one 128×128 turn */
 	best->cost = -1;
 	fixed += (m->b_nk ? 14 : 12) * L->chunk;   /* each buffer rounds up to whole chunks */
+	if (bres)                                  /* the whole of B, one buffer */
+		fixed += mm_rnd(L, ktn * m->N * esB);
 	if (fixed >= budget)
 		return -1;
 	/* per K tile of a block: the stages of the operands stored with K innermost (A [M, K],
@@ -386,18 +400,21 @@ static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_
 				continue;
 			uint64_t nbt = lower_min(S / nmc, ntn);
 			uint64_t Mb = lower_min(nmc * mcw, m->M), Nb = lower_min(nbt * cols, m->N);
+			if (bres && Nb < m->N)
+				continue;
 			for (int a_full = 1; a_full >= 0; a_full--) {
 				uint64_t abytes = a_full ? 2 * ktn * Mb * esA : 0;
-				uint64_t per = 2 * Nb * esB + stg + (a_full ? 0 : 2 * Mb * esA);
+				uint64_t per = (bres ? 0 : 2 * Nb * esB) + stg + (a_full ? 0 : 2 * Mb * esA);
 				if (abytes >= rest)
 					continue;
-				uint64_t kb = lower_min(ktn, (rest - abytes) / per);
+				/* per = 0: B resident and A^T over all of K, nothing staged per K tile */
+				uint64_t kb = per ? lower_min(ktn, (rest - abytes) / per) : ktn;
 				if (kb == 0)
 					continue;
 				double apass = a_full ? 1 : (double)lower_ceil(m->N, Nb);
 				uint64_t arun = m->a_km ? Mb * esA : lower_min(kb * rows, m->K) * esA;
 				uint64_t brun = m->b_nk ? lower_min(kb * rows, m->K) * esB : Nb * esB;
-				double bpass = (double)lower_ceil(m->M, Mb);
+				double bpass = bres ? 1 : (double)lower_ceil(m->M, Mb);
 				double dma = apass * (double)(m->M * m->K * esA) * mm_dma_eff(c, arun)
 				           + bpass * (double)(m->K * m->N * esB) * mm_dma_eff(c, brun);
 				double vec = (m->a_km ? 0 : apass * (double)(lower_ceil(m->M, blk) * ktn) * tr_ns)
@@ -409,6 +426,7 @@ static int mm_kb_plan(const lower_ctx *L, const mm_desc *m, uint64_t budget, mm_
 					best->nbt = nbt;
 					best->kb = kb;
 					best->a_full = a_full;
+					best->b_res = bres;
 					best->cost = cost;
 				}
 			}
@@ -433,9 +451,12 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	lower_buf yb[2], ys[2], bias, bstage, abuf[2], bbuf[2], astage[2], btstage[2], ps[LOWER_MAX_BUFS / 4];
 	uint32_t yi = 0, ysi = 0, ai = 0, bi = 0, asi = 0, bsi = 0;
 	mm_alloc_out(L, m, yb, ys, &bias, &bstage);
+	if (pl->b_res)
+		lower_sbuf_alloc(L, &bbuf[0], ktn * m->N * esB);
 	for (int i = 0; i < 2; i++) {
 		lower_sbuf_alloc(L, &abuf[i], (pl->a_full ? ktn : kb) * Mb * esA);
-		lower_sbuf_alloc(L, &bbuf[i], kb * Nb * esB);
+		if (!pl->b_res)
+			lower_sbuf_alloc(L, &bbuf[i], kb * Nb * esB);
 		if (!m->a_km)
 			lower_sbuf_alloc(L, &astage[i], lower_min(kb * rows, m->K) * esA);
 		if (m->b_nk)
@@ -446,6 +467,7 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	if (m->tbias >= 0)
 		pe_load_bias(L, (uint32_t)m->tbias, L->hbm_addr[(uint32_t)m->tbias], m->N, cols, &bias, &bstage);
 	lower_buf *ab = &abuf[0];
+	uint64_t prev_bbase = UINT64_MAX;
 	for (uint64_t b = 0; b < m->batch; b++) {
 		uint64_t abase = L->hbm_addr[m->ta] + mm_batch_off(L, m->ta, m->ty, b, fold);
 		uint64_t bbase = L->hbm_addr[m->tb] + mm_batch_off(L, m->tb, m->ty, b, fold);
@@ -471,12 +493,24 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 							mm_load_rows_turned(L, m->ta, m->K, abase, m0, mbn, k0, kspan, ab, ktd, astage, &asi);
 					}
 					/* B [kb tiles × Nb]: stored [K, N], one transfer; stored [N, K], whole-row
-					 * runs of the K span turned like A's */
-					lower_buf *bb = &bbuf[bi++ % 2];
-					if (m->b_nk)
+					 * runs of the K span turned like A's. Resident (b_res): all of B, tile kt at
+					 * kt·N, loaded piece by piece by the first row of blocks of a batch's B */
+					lower_buf *bb = pl->b_res ? &bbuf[0] : &bbuf[bi++ % 2];
+					if (pl->b_res) {
+						if (bbase != prev_bbase) {
+							if (m->b_nk)
+								mm_load_rows_turned(L, m->tb, m->K, bbase, 0, m->N, k0, kspan, bb, kt0,
+								                    btstage, &bsi);
+							else
+								mm_load_bblock(L, m, bbase, k0, kspan, 0, (uint32_t)m->N, bb,
+								               kt0 * m->N * esB, m->N * esB, kt0 == 0);
+							if (kt0 + kbn == ktn)
+								prev_bbase = bbase;
+						}
+					} else if (m->b_nk)
 						mm_load_rows_turned(L, m->tb, m->K, bbase, n0, nbn, k0, kspan, bb, 0, btstage, &bsi);
 					else
-						mm_load_bblock(L, m, bbase, k0, kspan, n0, (uint32_t)nbn, bb, nbn * esB);
+						mm_load_bblock(L, m, bbase, k0, kspan, n0, (uint32_t)nbn, bb, 0, nbn * esB, 1);
 					for (uint64_t nt = 0; nt < nbt; nt++) {
 						uint32_t nn = (uint32_t)lower_min(cols, nbn - nt * cols);
 						for (uint64_t mc = 0; mc < nmc; mc++) {
@@ -484,11 +518,11 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 							uint64_t sl = nt * nmc + mc;
 							lower_buf *p = &ps[sl / spb];
 							for (uint64_t j = 0; j < kbn; j++) {
-								uint64_t kt = kt0 + j, ka = pl->a_full ? kt : j;
+								uint64_t kt = kt0 + j, ka = pl->a_full ? kt : j, kbi = pl->b_res ? kt : j;
 								uint32_t kn = (uint32_t)lower_min(rows, m->K - kt * rows);
 								isa_inst in = lower_inst(ISA_OP_MATMUL);
 								in.flags = kt > 0 ? ISA_F_ACCUMULATE : 0;
-								in.src[0] = lower_ap_sbuf(dtB, 0, kn, bb->off + (j * nbn + nt * cols) * esB, nn, esB, 1, 0);
+								in.src[0] = lower_ap_sbuf(dtB, 0, kn, bb->off + (kbi * nbn + nt * cols) * esB, nn, esB, 1, 0);
 								in.src[1] = lower_ap_sbuf(dtA, 0, kn, ab->off + (ka * mbn + mc * mcw) * esA, mcn, esA, 1, 0);
 								in.dst = lower_ap_psum(0, nn, p->off + (sl % spb) * mcw * 4, mcn, 1, 0);
 								lower_compute(L, LOWER_Q_PE, &in, p, kt == 0 && sl % spb == 0, bb, ab, NULL);
@@ -518,13 +552,6 @@ static int mm_lower_kb(lower_ctx *L, const mm_desc *m, int fold, const mm_kb *pl
 	lower_release(L);
 	return 0;
 }
-
-/* bytes per partition that a buffer of x bytes takes: lower_sbuf_alloc rounds to whole chunks */
-static uint64_t mm_rnd(const lower_ctx *L, uint64_t x) { return lower_ceil(lower_max(x, 1), L->chunk) * L->chunk; }
-
-/* the largest multiple of the chunk ≤ x: n items of s bytes with n·s ≤ mm_down(x) still fit
- * once rounded up to whole chunks */
-static uint64_t mm_down(const lower_ctx *L, uint64_t x) { return x / L->chunk * L->chunk; }
 
 static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 {
@@ -595,8 +622,8 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 				break;
 		}
 	/* no panel beside an A block over all of K: output blocks in PSUM, K streamed (above) */
-	mm_kb kbp = {0, 0, 0, 0, 0, 0};
-	if (!b_res && !b_panel && !serial && mm_kb_plan(L, m, budget, &kbp) == 0) {
+	mm_kb kbp = {0, 0, 0, 0, 0, 0, 0};
+	if (!b_res && !b_panel && !serial && mm_kb_plan(L, m, budget, 0, &kbp) == 0) {
 		return mm_lower_kb(L, m, fold, &kbp);
 	}
 	uint64_t b_bytes = b_res ? ktn * m->N * esB : b_panel ? ktn * pw * cols * esB : cols * esB;
@@ -616,6 +643,12 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 			mb = mbw;
 	}
 	int a_res = mb >= amin;
+	/* B resident, but not even one moving chunk of A over all of K fits beside it (16384×8192
+	 * ×256 BF16 in an op's 96 KiB): rather than A one [rows × rows] tile per transfer, reloaded
+	 * and turned again for every stationary tile, output blocks in PSUM with B resident and A
+	 * streamed in K blocks of whole-row runs, turned once (mm_kb_plan, b_res) */
+	if (b_res && !a_res && !serial && mm_kb_plan(L, m, budget, 1, &kbp) == 0)
+		return mm_lower_kb(L, m, fold, &kbp);
 	if (a_res) {
 		mb = mb / mc0 * mc0;
 		if (mb > m->M)
@@ -767,7 +800,7 @@ static int mm_lower(lower_ctx *L, const mm_desc *m, int fold)
 								uint64_t pst = pw * cols * esB;   /* bytes per K tile in a panel */
 								if (nt % pw == 0 && mc == 0 && kt == 0) {
 									uint32_t pn = (uint32_t)lower_min(pw * cols, m->N - nt * cols);
-									mm_load_bblock(L, m, bbase, 0, m->K, nt * cols, pn, &bbuf[bi++ % 2], pst);
+									mm_load_bblock(L, m, bbase, 0, m->K, nt * cols, pn, &bbuf[bi++ % 2], 0, pst, 1);
 								}
 								sb = &bbuf[(bi + 1) % 2];
 								soff = kt * pst + (nt % pw) * cols * esB;

@@ -432,6 +432,17 @@ Test(perf_model, deep_k_ffn_down_projection_on_trn1_stays_near_the_roofline)
  * emitted after this block's matmuls (VEC and PE took turns). Goals: bound by an engine --
  * latency ≤ 1.2 × the busiest engine's busy time, which is the vector engine (≥ the turn floor),
  * and ≤ 1.25 × (turn floor + the output's turns and evacuations, ≤ 10 % more). */
+/* the vector engine's floor for turning A [M, K]: (M/128)·(K/128) turns of 128×128, each
+ * max(min_ii, fixed + ⌈128/lanes⌉·128/elems_per_cycle) VEC cycles, from the chip's fields */
+static double vec_turn_floor_ns(const chip *c, uint64_t M, uint64_t K)
+{
+	const chip_engine *v = &c->vector;
+	double cyc = v->fixed_cycles + cdiv(128, v->lanes) * 128.0 / v->elems_per_cycle;
+	if (cyc < v->min_ii_cycles)
+		cyc = v->min_ii_cycles;
+	return (double)(M / 128) * (K / 128) * cyc / v->clock_ghz;
+}
+
 Test(perf_model, tall_a_stored_m_by_k_is_bound_by_the_vector_engine)
 {
 	chip c;
@@ -440,11 +451,7 @@ Test(perf_model, tall_a_stored_m_by_k_is_bound_by_the_vector_engine)
 	char *y = mm_yaml("bf16", M, K, N);
 	run r;
 	run_text(&r, &c, y);
-	const chip_engine *v = &c.vector;
-	double cyc = v->fixed_cycles + cdiv(128, v->lanes) * 128.0 / v->elems_per_cycle;
-	if (cyc < v->min_ii_cycles)
-		cyc = v->min_ii_cycles;
-	double floor_ns = (double)(M / 128) * (K / 128) * cyc / v->clock_ghz;
+	double floor_ns = vec_turn_floor_ns(&c, M, K);
 	double busiest = 0;
 	int bq = -1;
 	for (uint32_t q = 0; q < r.r.n_queues; q++) {
@@ -465,6 +472,48 @@ Test(perf_model, tall_a_stored_m_by_k_is_bound_by_the_vector_engine)
 	cr_expect_eq(r.r.gops[0].flops, 2 * M * K * N);
 	run_free(&r);
 	free(y);
+	chip_fini(&c);
+}
+
+/* The same tall-A matmul CHAINED (relu → matmul → relu): the op gets half the SBUF ring (96 KiB
+ * per partition), where B (32 KiB) is resident but no 512-row A block over all of K (64 KiB,
+ * double-buffered) fits beside it. It once fell back to A one [128 × 128] K tile per transfer
+ * (256-byte runs), loaded and turned again for each of the two stationary tiles: 6.40 ms, 1.29 M
+ * instructions, DMA queues ≈ 80 % busy. Now output blocks in PSUM with B resident and A in K
+ * blocks of whole-row runs, turned once. Goals (the op's own span): within 1.25 × 1.1 × the turn
+ * floor, the same bound as the last-op case, and within 1.2 × the vector engine's busy time
+ * (which is at least its floor; the graph's busiest queues are the relus' stores); at most 16
+ * instructions per matmul tile of the minimal tiling (M/512)·(K/128)·(N/128) = 4096. */
+Test(perf_model, tall_a_chained_in_half_the_ring_is_bound_by_the_vector_engine)
+{
+	chip c;
+	load_chip(&c, "trn1");
+	const uint64_t M = 16384, K = 8192, N = 256;
+	const char *y = "accelsim: 1\nname: tall\ndtype: bf16\ntensors:\n"
+	                "  - {name: x, kind: input, shape: [16384, 8192]}\n"
+	                "  - {name: a, kind: activation, shape: [16384, 8192]}\n"
+	                "  - {name: w, kind: weight, shape: [8192, 256]}\n"
+	                "  - {name: h, kind: activation, shape: [16384, 256]}\n"
+	                "  - {name: z, kind: output, shape: [16384, 256]}\n"
+	                "ops:\n  - {name: pre, type: relu, inputs: [x], outputs: [a]}\n"
+	                "  - {name: mm, type: matmul, inputs: [a, w], outputs: [h]}\n"
+	                "  - {name: post, type: relu, inputs: [h], outputs: [z]}\n";
+	run r;
+	run_text(&r, &c, y);
+	cr_assert_eq(r.r.n_gops, 3);
+	double floor_ns = vec_turn_floor_ns(&c, M, K), mm_ns = gop_ns(&r, 1);
+	double vec_ns = isa_ticks_to_ns(&r.r.clk, r.r.q[2].busy);
+	const uint64_t tiles = (M / 512) * (K / 128) * (N / 128);
+	perf_log("16384x8192x256 bf16 chained, A [M, K], trn1: mm %.0f us, %" PRIu64 " instructions; "
+	         "VEC %.0f us, turn floor %.0f us; %.2fx VEC", mm_ns / 1e3, r.r.gops[1].insts,
+	         vec_ns / 1e3, floor_ns / 1e3, mm_ns / vec_ns);
+	cr_expect(vec_ns >= floor_ns, "VEC %.0f ns below its turn floor %.0f ns", vec_ns, floor_ns);
+	cr_expect(mm_ns <= 1.2 * vec_ns, "mm %.0f ns vs VEC busy %.0f ns", mm_ns, vec_ns);
+	cr_expect(mm_ns <= 1.25 * 1.1 * floor_ns, "mm %.0f ns vs turn floor %.0f ns", mm_ns, floor_ns);
+	cr_expect(r.r.gops[1].insts <= 16 * tiles, "mm %" PRIu64 " instructions vs 16 x %" PRIu64 " tiles",
+	          r.r.gops[1].insts, tiles);
+	cr_expect_eq(r.r.gops[1].flops, 2 * M * K * N);
+	run_free(&r);
 	chip_fini(&c);
 }
 
