@@ -879,7 +879,8 @@ static int setup(sim *s, asim_err *e)
 		q->next_waiter = -1;
 		q->rcap = qi == 0 ? pow2_at_least((size_t)c->pe.fill_cycles + c->pe.drain_cycles + 4) : 4;
 		q->ring = asim_calloc(q->rcap, sizeof *q->ring);
-		q->pcap = 1024;   /* doubled as the window needs */
+		/* doubled as the window needs; no more than the queue will ever hold to start with */
+		q->pcap = pow2_at_least(src->qcount[qi] < 1024 ? (size_t)src->qcount[qi] : 1024);
 		q->pq = asim_malloc(q->pcap * sizeof *q->pq);
 		if (q->ring == NULL || q->pq == NULL)
 			return asim_errorf(e, ASIM_ENOMEM, "out of memory setting up the engine");
@@ -1022,13 +1023,6 @@ int engine_run(const chip *c, const isa_program *p, const event_sink *sink, engi
 	int rc = isa_check_report(p, c, e);
 	if (rc)
 		return rc;
-	return engine_run_trusted(c, p, sink, r, e);
-}
-
-int engine_run_trusted(const chip *c, const isa_program *p, const event_sink *sink,
-                       engine_result *r, asim_err *e)
-{
-	int rc;
 	uint32_t nq = 3u + c->dma.engines;
 	uint64_t *qcount = asim_calloc(nq, sizeof *qcount);
 	if (qcount == NULL)

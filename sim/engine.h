@@ -117,11 +117,6 @@ engine_source engine_mem_source(engine_mem *m, const isa_program *p, const uint6
  * On success *r holds the statistics (engine_result_fini frees them); on failure *r is empty. */
 int engine_run(const chip *c, const isa_program *p, const event_sink *sink,
                engine_result *r /* OUT */, asim_err *e);
-/* engine_run without the isa_check: for programs checked as they were made (sim/rungraph.c checks
- * each lowered instruction with isa_check_inst; lowered programs meet the static deadlock rule by
- * construction, isa/lower_int.h). A malformed program is undefined behaviour here. */
-int engine_run_trusted(const chip *c, const isa_program *p, const event_sink *sink,
-                       engine_result *r /* OUT */, asim_err *e);
 void engine_result_fini(engine_result *r);
 
 /* "pe", "act", "vec", "q0", "q1", …  into buf (>= 16 bytes); returns buf. */

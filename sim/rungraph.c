@@ -74,16 +74,16 @@ static int side_add(rungraph *rg, uint32_t q, const isa_inst *in, uint64_t idx)
 	side_q *sq = &rg->side[q];
 	if (sq->dense)
 		return ASIM_OK;
-	if (sq->n == sq->cap) {
-		size_t cap = sq->cap;
-		void *a = sq->in, *b = sq->idx;
-		if (asim_grow(&a, &cap, sq->n + 1, sizeof *sq->in))
+	if (sq->n == sq->cap) {   /* the two arrays grow together */
+		size_t cap = sq->cap ? 2 * sq->cap : 256;
+		isa_inst *in2 = asim_reallocarray(sq->in, cap, sizeof *sq->in);
+		if (in2 == NULL)
 			return ASIM_ENOMEM;
-		sq->in = a;
-		cap = sq->cap;
-		if (asim_grow(&b, &cap, sq->n + 1, sizeof *sq->idx))
+		sq->in = in2;
+		uint64_t *idx2 = asim_reallocarray(sq->idx, cap, sizeof *sq->idx);
+		if (idx2 == NULL)
 			return ASIM_ENOMEM;
-		sq->idx = b;
+		sq->idx = idx2;
 		sq->cap = cap;
 	}
 	sq->in[sq->n] = *in;
